@@ -1,0 +1,160 @@
+"""Engine dispatch: turn a Scenario and a seed into arrays, run the slot-loop kernel.
+
+All random numbers are drawn here, from child streams of one ``SeedSequence``:
+the price path, the order flow, the tie-breaking uniforms and the kernel's
+jitter key each get their own stream, so changing one input does not shift the
+draws of another.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ..dtypes import extraction_dt, fill_dt
+from ..flow.replay import read_flow
+from ..flow.synthetic import generate, price_path, to_token_units
+from ..sequencing.clocks import Clocks, assign_slots, build_clocks
+from .nb import run_nb
+
+STRATEGY_COLUMNS = ("arbitrage", "backrun", "sandwich")
+
+
+class Flow(NamedTuple):
+    submit_time: np.ndarray
+    t_seq: np.ndarray
+    t_pub: np.ndarray
+    pool: np.ndarray
+    direction: np.ndarray
+    amount_in: np.ndarray
+    tolerance: np.ndarray
+    min_out: np.ndarray
+    priority_fee: np.ndarray
+    informed: np.ndarray
+    tie_u: np.ndarray
+
+
+class Slots(NamedTuple):
+    ptr: np.ndarray      # (n_slots + 1,) CSR offsets into the flow
+    clock: np.ndarray    # (n_slots,)
+    t_close: np.ndarray  # (n_slots,) s
+    price: np.ndarray    # (n_slots, n_assets) numeraire per unit
+
+
+class Pools(NamedTuple):
+    fee: np.ndarray
+    asset: np.ndarray
+    rollup: np.ndarray
+    gas: np.ndarray       # numeraire per swap
+    clock_ptr: np.ndarray
+    clock_idx: np.ndarray
+
+
+class Searchers(NamedTuple):
+    latency: np.ndarray
+    jitter: np.ndarray
+    cost: np.ndarray
+    enabled: np.ndarray   # (n_searchers, 3) bool, columns STRATEGY_COLUMNS
+
+
+class World(NamedTuple):
+    """Everything one run needs, as arrays; the flow table is kept for results."""
+    flow: Flow
+    slots: Slots
+    pools: Pools
+    searchers: Searchers
+    reserves0: np.ndarray
+    key: int
+    flow_table: pd.DataFrame
+    clocks: Clocks
+
+
+def seed_sequence(seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        from ..errors import ConfigError
+        raise ConfigError([("seed", f"got {seed!r}; expected a non-negative integer")])
+    return np.random.SeedSequence(int(seed))
+
+
+def prepare(scn, seed, flow=None) -> World:
+    """Draw (or load) the order flow and the price path and lay out the arrays.
+
+    Parameters
+    ----------
+    scn : Scenario
+    seed : int or SeedSequence
+    flow : path or DataFrame, optional
+        An order-flow table to replay instead of the synthetic generator.
+    """
+    ss = seed_sequence(seed)
+    r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in ss.spawn(4))
+    df = generate(scn, r_flow) if flow is None else read_flow(flow, scn, r_flow)
+    horizon = max(scn.duration, float(df["t_seq"].max()) if len(df) else 0.0)
+    clocks = build_clocks(scn, horizon)
+    prices = price_path(scn, clocks.slot_t_close, r_price)
+    if flow is None:
+        to_token_units(scn, df, clocks.slot_t_close, prices)
+    df["tie_u"] = r_tie.uniform(size=len(df))
+    tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
+    df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
+    df = df.sort_values(["slot", "t_seq"], kind="stable", ignore_index=True)
+    n_slots = len(clocks.slot_clock)
+    ptr = np.zeros(n_slots + 1, np.int64)
+    np.cumsum(np.bincount(df["slot"].to_numpy(), minlength=n_slots), out=ptr[1:])
+
+    fl = Flow(*(np.ascontiguousarray(df[c].to_numpy(dt)) for c, dt in (
+        ("submit_time", np.float64), ("t_seq", np.float64), ("t_pub", np.float64),
+        ("pool", np.int64), ("direction", np.int64), ("amount_in", np.float64),
+        ("tolerance", np.float64), ("min_out", np.float64), ("priority_fee", np.float64),
+        ("informed", np.bool_), ("tie_u", np.float64))))
+    slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_close, prices)
+
+    rnames = [r.name for r in scn.rollups]
+    anames = [a.name for a in scn.assets]
+    p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)
+    p_clock = clocks.rollup_clock[p_rollup]
+    order = np.argsort(p_clock, kind="stable")
+    clock_ptr = np.zeros(len(clocks.period) + 1, np.int64)
+    np.cumsum(np.bincount(p_clock, minlength=len(clocks.period)), out=clock_ptr[1:])
+    pools = Pools(np.array([p.fee for p in scn.pools]),
+                  np.array([anames.index(p.asset) for p in scn.pools], np.int64),
+                  p_rollup,
+                  np.array([scn.rollups[r].gas_cost for r in p_rollup], float),
+                  clock_ptr, order.astype(np.int64))
+    srch = Searchers(np.array([s.latency for s in scn.searchers], float),
+                     np.array([s.jitter for s in scn.searchers], float),
+                     np.array([s.cost for s in scn.searchers], float),
+                     np.array([[c in s.strategies for c in STRATEGY_COLUMNS]
+                               for s in scn.searchers], bool).reshape(-1, 3))
+    reserves0 = np.array([[p.reserve_x, p.reserve_y] for p in scn.pools], float)
+    key = int(r_key.integers(0, 2**63 - 1))
+    return World(fl, slots, pools, srch, reserves0, key, df, clocks)
+
+
+def run(world: World, policy, params: np.ndarray):
+    """Run the slot-loop kernel for ``policy``.
+
+    Returns
+    -------
+    fills : ndarray of :data:`~mevlab.dtypes.fill_dt`
+    extractions : ndarray of :data:`~mevlab.dtypes.extraction_dt`
+    reserves : ndarray (n_pools, 2), final pool state
+    """
+    n_tx = len(world.flow.t_seq)
+    arb_rows = int(np.sum(np.diff(world.pools.clock_ptr)[world.slots.clock]))
+    worst_f = 4 * n_tx + arb_rows
+    worst_e = 2 * n_tx + arb_rows
+    # a realistic first guess; the worst case only if a run overflows it
+    for cap_f, cap_e in ((min(worst_f, 2 * n_tx + arb_rows + 64),
+                          min(worst_e, n_tx + arb_rows + 64)), (worst_f, worst_e)):
+        reserves = world.reserves0.copy()
+        fills = np.zeros(cap_f, fill_dt)
+        ext = np.zeros(cap_e, extraction_dt)
+        k, e = run_nb(world.flow, world.slots, world.pools, world.searchers,
+                      policy.policy_id, params, world.key, reserves, fills, ext)
+        if k >= 0:
+            return fills[:k], ext[:e], reserves
+    raise RuntimeError("engine buffers overflowed at their worst-case size (a bug)")

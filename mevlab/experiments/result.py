@@ -1,0 +1,154 @@
+"""The Result of one run: fills, extractions, ledger and a one-row summary."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..enums import SENDER_NAMES, STATUS_NAMES, STRATEGY_NAMES
+from ..ledger import balance, build_ledger
+from ..metrics import gini, hhi
+
+FILL_COLUMNS = ("id", "slot", "rollup", "pool", "position", "sender_kind", "sender", "strategy",
+                "bundle", "tx", "direction", "amount_in", "amount_out", "price", "status",
+                "min_out", "standalone_out", "mev_out", "ext_price", "value_in", "value_out",
+                "lp_fee_value", "gas", "fee_paid", "submit_time", "inclusion_time",
+                "inclusion_delay")
+
+
+@dataclass
+class Result:
+    """Outcome of one simulation of one policy with one seed.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    policy : str
+    seed : int
+    meta : dict
+        Scenario hash, seed, package versions and timings.
+    reserves : ndarray (n_pools, 2)
+        Final pool reserves (x, y).
+    """
+    scenario: object
+    policy: str
+    seed: object
+    raw_fills: np.ndarray = field(repr=False)
+    raw_extractions: np.ndarray = field(repr=False)
+    flow: pd.DataFrame = field(repr=False)
+    reserves: np.ndarray = field(repr=False)
+    reserves0: np.ndarray = field(repr=False)
+    meta: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ tables
+    @functools.cached_property
+    def fills(self) -> pd.DataFrame:
+        """One row per transaction, users' and searchers'.
+
+        ``price`` is the execution price in numeraire per unit of the risky
+        asset (NaN if not executed); amounts are token units of the tendered
+        (``amount_in``) and received (``amount_out``) side; ``*_value`` and
+        ``gas``/``fee_paid`` are numeraire; times are s.
+        """
+        f = pd.DataFrame(self.raw_fills)
+        names = [r.name for r in self.scenario.rollups]
+        x_amt = np.where(f["direction"] == 0, f["amount_in"], f["amount_out"])
+        y_amt = np.where(f["direction"] == 0, f["amount_out"], f["amount_in"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f["price"] = np.where((f["status"] == 0) & (x_amt > 0), y_amt / x_amt, np.nan)
+        f["inclusion_delay"] = f["inclusion_time"] - f["submit_time"]
+        f["rollup"] = pd.Categorical.from_codes(f["rollup"], categories=names)
+        f["sender_kind"] = _cat(f["sender_kind"], SENDER_NAMES)
+        f["strategy"] = _cat(f["strategy"], STRATEGY_NAMES)
+        f["status"] = _cat(f["status"], STATUS_NAMES)
+        return f[list(FILL_COLUMNS)]
+
+    @functools.cached_property
+    def extractions(self) -> pd.DataFrame:
+        """One row per MEV opportunity a searcher took; money columns in numeraire."""
+        e = pd.DataFrame(self.raw_extractions)
+        e["strategy"] = _cat(e["strategy"], STRATEGY_NAMES)
+        e["searcher"] = pd.Categorical.from_codes(
+            e["searcher"], categories=[s.name for s in self.scenario.searchers] or ["-"])
+        e["rollup"] = pd.Categorical.from_codes(
+            e["rollup"], categories=[r.name for r in self.scenario.rollups])
+        return e
+
+    @functools.cached_property
+    def ledger(self) -> pd.DataFrame:
+        """Tidy value ledger, one row per agent-or-transaction entry (numeraire)."""
+        return build_ledger(self.fills, [s.name for s in self.scenario.searchers])
+
+    def checks(self) -> dict:
+        """Accounting identities of this run (see :mod:`mevlab.ledger`)."""
+        out = balance(self.ledger)
+        init = self.reserves0.sum(axis=0)
+        f = self.raw_fills
+        ex = f["status"] == 0
+        d_in = np.zeros(2)
+        d_out = np.zeros(2)
+        for side in (0, 1):
+            d_in[side] = f["amount_in"][ex & (f["direction"] == side)].sum()
+            d_out[side] = f["amount_out"][ex & (f["direction"] == 1 - side)].sum()
+        # tokens conserved: what pools hold now = what they held + what traders put in - took out
+        out["token_imbalance"] = (np.abs(self.reserves.sum(axis=0) - (init + d_in - d_out))
+                                  / np.maximum(init, 1.0)).tolist()
+        return out
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> pd.DataFrame:
+        """One row: MEV by strategy and recipient, user costs, LP outcome, distribution.
+
+        All money in numeraire over the run; ``share_*`` are fractions of the
+        extracted MEV (gross searcher profit); delays in s.
+        """
+        f = self.fills
+        e = self.extractions
+        users = f[f["sender_kind"] == "user"]
+        ex = users["status"] == "executed"
+        out_val = lambda amt: np.where(users["direction"] == 0, amt, amt * users["ext_price"])
+        standalone = np.where(ex, users["value_in"] - out_val(users["standalone_out"]), 0.0)
+        mev_loss = np.where(ex, out_val(users["mev_out"] - users["amount_out"]), 0.0)
+        actual = np.where(ex, users["value_in"] - users["value_out"], 0.0)
+        gross = e.groupby("strategy", observed=False)["gross"].sum()
+        mev = float(e["gross"].sum())
+        bids = float(e["bid"].sum())
+        s_gas = float(e["gas"].sum())
+        s_net = float(e["net"].sum())
+        per_searcher = e.groupby("searcher", observed=False)["net"].sum()
+        lp_fees = float(f["lp_fee_value"].sum())
+        lvr = float((f["value_out"] - (f["value_in"] - f["lp_fee_value"])).sum())
+        row = {
+            "scenario": self.scenario.name, "policy": self.policy, "seed": self.seed,
+            "topology": self.scenario.topology,
+            "n_user_tx": int(len(users)),
+            "mev_total": mev,
+            "mev_arbitrage": float(gross.get("arbitrage", 0.0)),
+            "mev_backrun": float(gross.get("backrun", 0.0)),
+            "mev_sandwich": float(gross.get("sandwich", 0.0)),
+            "n_sandwiches": int((e["strategy"] == "sandwich").sum()),
+            "to_searchers": s_net, "to_sequencer_bids": bids, "to_sequencer_gas": s_gas,
+            "share_searchers": s_net / mev if mev > 0 else np.nan,
+            "share_sequencer": (bids + s_gas) / mev if mev > 0 else np.nan,
+            "user_cost": float(actual.sum() + users["gas"].sum() + users["fee_paid"].sum()),
+            "user_standalone_cost": float(standalone.sum()),
+            "user_mev_loss": float(mev_loss.sum()),
+            "user_other_flow_cost": float((actual - standalone - mev_loss).sum()),
+            "user_gas_and_fees": float(users["gas"].sum() + users["fee_paid"].sum()),
+            "revert_rate": float((users["status"] == "reverted").mean()) if len(users) else np.nan,
+            "delay_mean": float(users["inclusion_delay"].mean()),
+            "delay_p95": float(users["inclusion_delay"].quantile(0.95)),
+            "lp_fees": lp_fees, "lp_lvr": lvr, "lp_net": lp_fees - lvr,
+            "sequencer_revenue": float(f["gas"].sum() + f["fee_paid"].sum()),
+            "gini_user_mev_loss": gini(np.maximum(mev_loss, 0.0)),
+            "gini_searchers": gini(np.maximum(per_searcher.to_numpy(), 0.0)),
+            "hhi_searchers": hhi(np.maximum(per_searcher.to_numpy(), 0.0)),
+        }
+        return pd.DataFrame([row])
+
+
+def _cat(codes, names: dict):
+    cats = list(dict.fromkeys(names.values()))
+    return pd.Categorical(pd.Series(codes).map(names), categories=cats)

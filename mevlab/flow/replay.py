@@ -1,0 +1,114 @@
+"""Replay of an order-flow table (CSV or Parquet) through the same engine."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .synthetic import FLOW_COLUMNS, draw_latencies
+
+REQUIRED = ("submit_time", "pool", "direction", "amount_in", "tolerance")
+DEFAULTS = {"priority_fee": 0.0, "informed": False}
+
+
+def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
+    """Load and validate an order-flow table.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        CSV or Parquet with at least ``submit_time`` (s), ``pool`` (index into
+        ``scn.pools``), ``direction`` (0 or ``"sell_x"``: tender the risky
+        asset; 1 or ``"sell_y"``: tender the numeraire), ``amount_in`` (units of
+        the tendered token) and ``tolerance`` (fraction). Optional:
+        ``priority_fee`` (numeraire, default 0), ``informed`` (default False),
+        ``min_out`` (units of the received token; default: quote at the
+        pre-slot state times ``1 - tolerance``), ``t_seq`` and ``t_pub`` (s;
+        default: drawn from ``scn.latency``), ``rollup`` (checked against the
+        pool's rollup).
+    scn : Scenario
+    rng : Generator
+        Used only to draw missing latencies.
+
+    Raises
+    ------
+    ConfigError
+        Missing column, NaN, or a value outside its range; names column and rows.
+    """
+    df = _load(source)
+    problems = []
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise ConfigError([(f"flow.{c}", "required column is missing; required: "
+                            f"{list(REQUIRED)}") for c in missing])
+    df = df.copy()
+    if df["direction"].dtype == object:
+        df["direction"] = df["direction"].map({"sell_x": 0, "sell_y": 1}).astype(float)
+    for c in df.columns:
+        if c in FLOW_COLUMNS and pd.api.types.is_numeric_dtype(df[c]):
+            bad = np.flatnonzero(df[c].isna().to_numpy())
+            if len(bad):
+                problems.append((f"flow.{c}", f"NaN or unrecognised value in rows {bad[:5].tolist()}"
+                                 f"{' …' if len(bad) > 5 else ''}"))
+    if problems:
+        raise ConfigError(problems)
+
+    def check(col, ok, accepted):
+        bad = np.flatnonzero(~ok)
+        if len(bad):
+            problems.append((f"flow.{col}", f"rows {bad[:5].tolist()} outside {accepted}"))
+
+    n_pools = len(scn.pools)
+    check("submit_time", (df["submit_time"] >= 0) & (df["submit_time"] <= 1e8), "[0, 1e8] s")
+    check("pool", df["pool"].isin(range(n_pools)), f"integers in [0, {n_pools - 1}]")
+    check("direction", df["direction"].isin([0, 1]), "{0, 1, 'sell_x', 'sell_y'}")
+    check("amount_in", df["amount_in"] > 0, "(0, inf)")
+    check("tolerance", (df["tolerance"] >= 0) & (df["tolerance"] < 1), "[0, 1)")
+    if "priority_fee" in df:
+        check("priority_fee", df["priority_fee"] >= 0, "[0, inf)")
+    if "min_out" in df:
+        check("min_out", df["min_out"] >= 0, "[0, inf)")
+    for c in ("t_seq", "t_pub"):
+        if c in df:
+            check(c, df[c] >= df["submit_time"], "[submit_time, inf)")
+    if problems:
+        raise ConfigError(problems)
+    pool = df["pool"].astype(np.int64).to_numpy()
+    rollup_of_pool = np.array([[r.name for r in scn.rollups].index(p.rollup) for p in scn.pools])
+    if "rollup" in df:
+        names = [r.name for r in scn.rollups]
+        given = df["rollup"].map(lambda v: names.index(v) if v in names else v).to_numpy()
+        check("rollup", given == rollup_of_pool[pool], "the rollup of each row's pool")
+        if problems:
+            raise ConfigError(problems)
+    out = pd.DataFrame({"submit_time": df["submit_time"].astype(float).to_numpy()})
+    if "t_seq" in df and "t_pub" in df:
+        out["t_seq"] = df["t_seq"].astype(float).to_numpy()
+        out["t_pub"] = df["t_pub"].astype(float).to_numpy()
+    else:
+        out["t_seq"], out["t_pub"] = draw_latencies(scn, out["submit_time"].to_numpy(), rng)
+    out["rollup"] = rollup_of_pool[pool]
+    out["pool"] = pool
+    out["direction"] = df["direction"].astype(np.int8).to_numpy()
+    out["amount_in"] = df["amount_in"].astype(float).to_numpy()
+    out["tolerance"] = df["tolerance"].astype(float).to_numpy()
+    out["min_out"] = df["min_out"].astype(float).to_numpy() if "min_out" in df else np.nan
+    for c, d in DEFAULTS.items():
+        out[c] = df[c].to_numpy() if c in df else d
+    out["informed"] = out["informed"].astype(bool)
+    return out.sort_values("submit_time", kind="stable", ignore_index=True)[list(FLOW_COLUMNS)]
+
+
+def _load(source) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError([("flow", f"no order-flow file at {str(path)!r}")])
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if path.suffix.lower() == ".csv":
+        return pd.read_csv(path)
+    raise ConfigError([("flow", f"got {path.suffix!r}; expected a .csv or .parquet file")])

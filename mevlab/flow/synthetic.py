@@ -1,0 +1,103 @@
+"""Synthetic multi-rollup user order flow (model.md §2) and the external price path."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import SECONDS_PER_YEAR
+
+#: Columns of an order-flow table, generated or replayed. ``min_out`` NaN means
+#: "quote at the pre-slot state times (1 - tolerance)".
+FLOW_COLUMNS = ("submit_time", "t_seq", "t_pub", "rollup", "pool", "direction", "amount_in",
+                "tolerance", "min_out", "priority_fee", "informed")
+
+
+def price_path(scn, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """External prices of every asset at sorted ``times`` (s), GBM from ``t = 0``.
+
+    Returns
+    -------
+    ndarray, shape (len(times), n_assets)
+        Numeraire per unit of each asset.
+    """
+    dt = np.diff(times, prepend=0.0) / SECONDS_PER_YEAR
+    sig = np.array([a.sigma for a in scn.assets])
+    mu = np.array([a.drift for a in scn.assets])
+    s0 = np.array([a.price for a in scn.assets])
+    z = rng.standard_normal((len(times), len(scn.assets)))
+    steps = (mu - 0.5 * sig**2) * dt[:, None] + sig * np.sqrt(dt)[:, None] * z
+    return s0 * np.exp(np.cumsum(steps, axis=0))
+
+
+def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
+    """Draw user transactions for every rollup over ``[0, scn.duration)``.
+
+    Arrivals are Poisson per rollup at ``users.rate * activity``; the pool is drawn by ``PoolSpec.weight``;
+    sizes are lognormal in numeraire (``amount_in`` is in numeraire here; see
+    :func:`to_token_units` for the conversion once prices are drawn); ``direction`` is a
+    fair coin (informed traders' direction is set at execution, toward the
+    external price).
+
+    Returns
+    -------
+    DataFrame with :data:`FLOW_COLUMNS`, sorted by ``submit_time``.
+    """
+    u = scn.users
+    pool_rollup = np.array([_rollup_index(scn, p.rollup) for p in scn.pools])
+    frames = []
+    for r in range(len(scn.rollups)):
+        pools_r = np.flatnonzero(pool_rollup == r)
+        n = rng.poisson(u.rate * scn.rollups[r].activity * scn.duration) if len(pools_r) else 0
+        t = np.sort(rng.uniform(0.0, scn.duration, n))
+        w = np.array([scn.pools[i].weight for i in pools_r], float)
+        pool = pools_r[rng.choice(len(pools_r), n, p=w / w.sum())] if n else np.zeros(0, int)
+        frames.append(pd.DataFrame({"submit_time": t, "rollup": np.full(n, r), "pool": pool}))
+    df = pd.concat(frames, ignore_index=True)
+    n = len(df)
+    size = u.size_median * np.exp(u.size_sigma * rng.standard_normal(n))
+    direction = (rng.uniform(size=n) < 0.5).astype(np.int8)
+    tol_w = np.asarray(u.tolerance_weights, float)
+    tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
+    fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
+    informed = rng.uniform(size=n) < u.informed_share
+    df["t_seq"], df["t_pub"] = draw_latencies(scn, df["submit_time"].to_numpy(), rng)
+    df["direction"] = direction
+    df["amount_in"] = size
+    df["tolerance"] = tol
+    df["min_out"] = np.nan
+    df["priority_fee"] = fee
+    df["informed"] = informed
+    df = df.sort_values("submit_time", kind="stable", ignore_index=True)
+    return df[list(FLOW_COLUMNS)]
+
+
+def to_token_units(scn, df: pd.DataFrame, price_times: np.ndarray, prices: np.ndarray):
+    """Convert numeraire sizes of ``sell_x`` rows to units of x, in place.
+
+    Uses the last external price known at submission (the last slot close at
+    or before ``submit_time``; the initial price before the first close).
+    """
+    asset = np.array([_asset_index(scn, p.asset) for p in scn.pools])[df["pool"].to_numpy()]
+    known = np.searchsorted(price_times, df["submit_time"].to_numpy(), side="right") - 1
+    s0 = np.array([a.price for a in scn.assets])
+    p_known = np.where(known >= 0, prices[np.maximum(known, 0), asset], s0[asset])
+    sell_x = df["direction"].to_numpy() == 0
+    df.loc[sell_x, "amount_in"] = df["amount_in"].to_numpy()[sell_x] / p_known[sell_x]
+    return df
+
+
+def draw_latencies(scn, submit_time: np.ndarray, rng: np.random.Generator):
+    """Arrival times (s) at the sequencer and at searchers (public mempool)."""
+    lat = scn.latency
+    n = len(submit_time)
+    t_seq = submit_time + lat.user_to_sequencer * np.exp(lat.sigma * rng.standard_normal(n))
+    t_pub = submit_time + lat.user_to_mempool * np.exp(lat.sigma * rng.standard_normal(n))
+    return t_seq, t_pub
+
+
+def _rollup_index(scn, name):
+    return [r.name for r in scn.rollups].index(name)
+
+
+def _asset_index(scn, name):
+    return [a.name for a in scn.assets].index(name)

@@ -1,0 +1,6 @@
+"""Ordering policies: one module per policy, one dispatch kernel, and ``check_policy``."""
+from . import fcfs, priority  # noqa: F401  (registers the built-ins)
+from .base import Policy, get_policy, list_policies, register
+from .check import check_policy
+
+__all__ = ["Policy", "check_policy", "get_policy", "list_policies", "register"]

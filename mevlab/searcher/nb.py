@@ -1,0 +1,99 @@
+"""Closed-form searcher kernels: CEX-DEX arbitrage, backrun and sandwich sizing."""
+import math
+
+from numba import njit
+
+from ..amm.nb import amount_out_nb
+
+
+@njit(cache=True)
+def optimal_arb_nb(x, y, p, fee):
+    """Profit-maximising single-pool trade against an external price.
+
+    .. math::
+        \\max_{\\Delta} \\; p\\,\\mathrm{out}_x(\\Delta) - \\Delta
+        \\;\\Rightarrow\\; \\Delta^* = (\\sqrt{g p k} - y)/g
+
+    (Angeris et al., "An analysis of Uniswap markets", App. A), and the mirror
+    image when the pool price is above ``p/g``.
+
+    Parameters
+    ----------
+    x, y : float
+        Reserves of the risky asset and of the numeraire (token units).
+    p : float
+        External price, numeraire per unit of x.
+    fee : float
+        Pool fee on the input, fraction.
+
+    Returns
+    -------
+    direction : int
+        -1 no profitable trade, 0 tender x, 1 tender y.
+    amount_in, amount_out : float
+        Token units of the tendered and received side.
+    profit : float
+        Numeraire, valued at ``p``.
+    """
+    g = 1.0 - fee
+    if y < g * p * x:
+        # pool underprices x: tender y; sqrt(g p k) - y = y (sqrt(r) - 1), r = g p x / y
+        r = g * p * x / y
+        dy = y * (r - 1.0) / (math.sqrt(r) + 1.0) / g
+        out = amount_out_nb(dy, y, x, fee)
+        prof = p * out - dy
+        if prof > 0.0:
+            return 1, dy, out, prof
+    elif g * y > p * x:
+        r = g * y / (p * x)
+        dx = x * (r - 1.0) / (math.sqrt(r) + 1.0) / g
+        out = amount_out_nb(dx, x, y, fee)
+        prof = out - p * dx
+        if prof > 0.0:
+            return 0, dx, out, prof
+    return -1, 0.0, 0.0, 0.0
+
+
+@njit(cache=True)
+def max_frontrun_nb(rin, rout, v, m, fee):
+    """Largest front-run that still leaves the victim exactly ``m`` out.
+
+    Front-run ``a`` (same direction as the victim) moves the pool to
+    ``(rin + a, rin*rout/(rin + g a))``; the victim then receives ``m`` when
+
+    .. math::
+        g a^2 + \\big(r_{in}(1+g) + g^2 v\\big) a
+        + r_{in}(r_{in} + g v) - g v r_{out} r_{in}/m = 0
+
+    (Zhou et al., "High-Frequency Trading on Decentralized On-Chain
+    Exchanges", §4). Solved in the cancellation-free form
+    ``a = 2c / (B + sqrt(B^2 + 4 g c))`` with ``c`` the constant's negative.
+
+    Returns 0 when the victim cannot get ``m`` even without a front-run and
+    ``inf`` when ``m <= 0`` (no slippage protection).
+    """
+    if m <= 0.0:
+        return math.inf
+    g = 1.0 - fee
+    c = g * v * rout * rin / m - rin * (rin + g * v)
+    if c <= 0.0:
+        return 0.0
+    b = rin * (1.0 + g) + g * g * v
+    return 2.0 * c / (b + math.sqrt(b * b + 4.0 * g * c))
+
+
+@njit(cache=True)
+def sandwich_nb(rin, rout, v, a, fee):
+    """Outcome of front-run ``a``, victim ``v``, back-run selling all the front-run received.
+
+    Returns ``(front_out, victim_out, back_out)``; the searcher's profit in
+    units of the victim's input token is ``back_out - a``.
+    """
+    o1 = amount_out_nb(a, rin, rout, fee)
+    rin1 = rin + a
+    rout1 = rout - o1
+    ov = amount_out_nb(v, rin1, rout1, fee)
+    rin2 = rin1 + v
+    rout2 = rout1 - ov
+    b = amount_out_nb(o1, rout2, rin2, fee)
+    return o1, ov, b
