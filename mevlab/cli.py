@@ -1,0 +1,141 @@
+"""Command line: ``mevlab compare`` and ``mevlab presets``."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_POLICIES = "fcfs,fcfs-private,priority"
+
+TABLE_COLUMNS = (("mev_total", "MEV", "{:,.0f}"),
+                 ("mev_arbitrage", "arb", "{:,.0f}"),
+                 ("mev_backrun", "backrun", "{:,.0f}"),
+                 ("mev_sandwich", "sandwich", "{:,.0f}"),
+                 ("share_searchers", "to searchers", "{:.1%}"),
+                 ("share_sequencer", "to sequencer", "{:.1%}"),
+                 ("user_mev_loss", "user MEV loss", "{:,.0f}"),
+                 ("user_cost", "user cost", "{:,.0f}"),
+                 ("lp_lvr", "LP LVR", "{:,.0f}"),
+                 ("revert_rate", "reverts", "{:.2%}"),
+                 ("delay_mean", "delay s", "{:.2f}"))
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="mevlab", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compare", help="compare ordering policies on one scenario")
+    src = c.add_mutually_exclusive_group()
+    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
+    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+    c.add_argument("--policies", default=DEFAULT_POLICIES,
+                   help=f"comma-separated policy names (default: {DEFAULT_POLICIES})")
+    c.add_argument("--seeds", type=int, default=4, help="number of seeds, 0..N-1 (default 4)")
+    c.add_argument("--flow", type=Path, help="replay this order-flow table (CSV or Parquet)")
+    c.add_argument("--out", type=Path, required=True, help="output directory")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_parser("presets", help="list the bundled scenarios")
+    return p
+
+
+def format_table(df) -> str:
+    """Mean over seeds per policy, as a fixed-width text table (numeraire = USD)."""
+    mean = df.groupby("policy", sort=False).mean(numeric_only=True)
+    head = ["policy"] + [h for _, h, _ in TABLE_COLUMNS]
+    rows = [[pol] + [fmt.format(mean.loc[pol, c]) for c, _, fmt in TABLE_COLUMNS]
+            for pol in mean.index]
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    line = lambda r: "  ".join(s.rjust(w) if i else s.ljust(w)
+                               for i, (s, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(head), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _compare(args) -> int:
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+
+    problems = []
+    if args.seeds < 1 or args.seeds > 10_000:
+        problems.append(("--seeds", f"got {args.seeds}; expected an integer in [1, 10000]"))
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    unknown = [p for p in policies if p not in ml.list_policies()]
+    if unknown or not policies:
+        problems.append(("--policies", f"got {unknown or policies}; expected names from "
+                                       f"{ml.list_policies()}"))
+    if args.out.exists() and not args.out.is_dir():
+        problems.append(("--out", f"{str(args.out)!r} exists and is not a directory"))
+    scn = None
+    try:
+        scn = (ml.Scenario.from_toml(args.scenario) if args.scenario
+               else ml.Scenario.preset(args.preset or "superchain"))
+    except ConfigError as e:
+        problems.extend(e.problems)
+    if problems:
+        raise ConfigError(problems)
+    if args.flow is not None:
+        import numpy as np
+        ml.flow.read_flow(args.flow, scn, np.random.default_rng(0))  # validate before any work
+
+    t0 = time.perf_counter()
+    df = ml.compare(scn, policies=policies, seeds=range(args.seeds), flow=args.flow,
+                    progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    print(f"\n{scn.name}: {len(policies)} policies x {args.seeds} seeds, "
+          f"{int(df['n_user_tx'].mean()):,} user tx per run, {scn.duration:g} s simulated, "
+          f"topology {scn.topology}; money in numeraire (USD), mean over seeds\n")
+    print(format_table(df))
+
+    # everything is written into a temporary sibling first, then moved in, so a
+    # failure never leaves a half-written --out behind
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
+    try:
+        meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
+                "policies": policies, "versions": ml.experiments.versions(),
+                "replayed_flow": str(args.flow) if args.flow else None,
+                "elapsed_s": round(elapsed, 3)}
+        _write_parquet(df, tmp / "summary.parquet", meta)
+        df.to_csv(tmp / "summary.csv", index=False)
+        scn.to_toml(tmp / "scenario.toml")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        ml.plot_value_flow(df, tmp / "value_flow.png")
+        args.out.mkdir(parents=True, exist_ok=True)
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, args.out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nwrote summary.parquet, summary.csv, value_flow.png, scenario.toml, meta.json "
+          f"to {args.out}/ ({elapsed:.1f} s)")
+    return 0
+
+
+def _write_parquet(df, path, meta):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    md = dict(table.schema.metadata or {})
+    md[b"mevlab"] = json.dumps(meta).encode()
+    pq.write_table(table.replace_schema_metadata(md), path)
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    from mevlab.errors import ConfigError
+    try:
+        if args.cmd == "presets":
+            import mevlab as ml
+            for name in ml.list_presets():
+                print(f"{name:14s} {ml.Scenario.preset(name).description}")
+            return 0
+        return _compare(args)
+    except ConfigError as e:
+        print(f"mevlab: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
