@@ -105,11 +105,14 @@ def prepare(scn, seed, flow=None) -> World:
     ptr = np.zeros(n_slots + 1, np.int64)
     np.cumsum(np.bincount(df["slot"].to_numpy(), minlength=n_slots), out=ptr[1:])
 
-    fl = Flow(*(np.ascontiguousarray(df[c].to_numpy(dt)) for c, dt in (
-        ("submit_time", np.float64), ("t_seq", np.float64), ("t_pub", np.float64),
-        ("pool", np.int64), ("direction", np.int64), ("amount_in", np.float64),
-        ("tolerance", np.float64), ("min_out", np.float64), ("priority_fee", np.float64),
-        ("informed", np.bool_), ("tie_u", np.float64))))
+    col = lambda c, dt: np.ascontiguousarray(df[c].to_numpy(dt))
+    # NaN limit: the kernel computes it from the pre-slot quote
+    min_out = col("min_out", np.float64) if "min_out" in df else np.full(len(df), np.nan)
+    fl = Flow(col("submit_time", np.float64), col("t_seq", np.float64),
+              col("t_pub", np.float64), col("pool", np.int64), col("direction", np.int64),
+              col("amount_in", np.float64), col("tolerance", np.float64), min_out,
+              col("priority_fee", np.float64), col("informed", np.bool_),
+              col("tie_u", np.float64))
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_close, prices)
 
     rnames = [r.name for r in scn.rollups]

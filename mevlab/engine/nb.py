@@ -7,7 +7,7 @@ Per slot, in this order:
 2. **Ordering** of the slot's user transactions by the policy kernel.
 3. **Sequential settlement**. Before each user swap, if the mempool is public,
    searchers may sandwich it with the largest front-run that keeps it at
-   ``min_out``; after it, they may back-run it (arbitrage to the external
+   ``min_out`` (or the profit-maximising smaller one); after it, they may back-run it (arbitrage to the external
    price). Searcher legs are placed adjacent to the victim.
 
 Competition for each opportunity follows the policy: a latency race (first
@@ -23,7 +23,7 @@ from numba import njit
 
 from ..amm.nb import amount_out_nb
 from ..policies.nb import order_slot_nb
-from ..searcher.nb import max_frontrun_nb, optimal_arb_nb, sandwich_nb
+from ..searcher.nb import best_frontrun_nb, max_frontrun_nb, optimal_arb_nb, sandwich_nb
 
 USER = 0
 SEARCHER = 1
@@ -281,8 +281,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             if public:
                 rin = reserves[pl, i_in]
                 rout = reserves[pl, i_out]
-                af = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
-                if af > 0.0 and math.isfinite(af):
+                amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
+                af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
+                if af > 0.0:
                     o1, ov, b = sandwich_nb(rin, rout, a, af, fee)
                     gross = _value(b - af, d == 0, p)
                     deadline = flow.t_seq[j] - flow.t_pub[j] if race else math.inf

@@ -47,7 +47,7 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     if df["direction"].dtype == object:
         df["direction"] = df["direction"].map({"sell_x": 0, "sell_y": 1}).astype(float)
     for c in df.columns:
-        if c in FLOW_COLUMNS and pd.api.types.is_numeric_dtype(df[c]):
+        if c in FLOW_COLUMNS + ("min_out",) and pd.api.types.is_numeric_dtype(df[c]):
             bad = np.flatnonzero(df[c].isna().to_numpy())
             if len(bad):
                 problems.append((f"flow.{c}", f"NaN or unrecognised value in rows {bad[:5].tolist()}"
@@ -94,11 +94,14 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     out["direction"] = df["direction"].astype(np.int8).to_numpy()
     out["amount_in"] = df["amount_in"].astype(float).to_numpy()
     out["tolerance"] = df["tolerance"].astype(float).to_numpy()
-    out["min_out"] = df["min_out"].astype(float).to_numpy() if "min_out" in df else np.nan
     for c, d in DEFAULTS.items():
         out[c] = df[c].to_numpy() if c in df else d
     out["informed"] = out["informed"].astype(bool)
-    return out.sort_values("submit_time", kind="stable", ignore_index=True)[list(FLOW_COLUMNS)]
+    cols = list(FLOW_COLUMNS)
+    if "min_out" in df:
+        out["min_out"] = df["min_out"].astype(float).to_numpy()
+        cols.append("min_out")
+    return out.sort_values("submit_time", kind="stable", ignore_index=True)[cols]
 
 
 def _load(source) -> pd.DataFrame:

@@ -6,10 +6,11 @@ import pandas as pd
 
 from ..config import SECONDS_PER_YEAR
 
-#: Columns of an order-flow table, generated or replayed. ``min_out`` NaN means
-#: "quote at the pre-slot state times (1 - tolerance)".
+#: Columns of an order-flow table, generated or replayed. A replayed table may
+#: add ``min_out``; without it the limit is the quote at the pre-slot state
+#: times ``1 - tolerance``, computed when the transaction executes.
 FLOW_COLUMNS = ("submit_time", "t_seq", "t_pub", "rollup", "pool", "direction", "amount_in",
-                "tolerance", "min_out", "priority_fee", "informed")
+                "tolerance", "priority_fee", "informed")
 
 
 def price_path(scn, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -64,7 +65,6 @@ def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
     df["direction"] = direction
     df["amount_in"] = size
     df["tolerance"] = tol
-    df["min_out"] = np.nan
     df["priority_fee"] = fee
     df["informed"] = informed
     df = df.sort_values("submit_time", kind="stable", ignore_index=True)

@@ -5,7 +5,7 @@ import math
 from typing import NamedTuple
 
 from ..enums import Direction
-from .nb import max_frontrun_nb, optimal_arb_nb
+from .nb import best_frontrun_nb, max_frontrun_nb, optimal_arb_nb
 
 
 class Arbitrage(NamedTuple):
@@ -88,3 +88,23 @@ def max_frontrun(reserve_in: float, reserve_out: float, victim_amount_in: float,
               _finite_pos("victim_min_out", victim_min_out), _fee_ok(fee)])
     return float(max_frontrun_nb(float(reserve_in), float(reserve_out), float(victim_amount_in),
                                  float(victim_min_out), float(fee)))
+
+
+class Sandwich(NamedTuple):
+    """Optimal sandwich: front-run size and profit, both in units of the victim's input token."""
+    frontrun: float
+    profit: float
+
+
+def optimal_sandwich(reserve_in: float, reserve_out: float, victim_amount_in: float,
+                     victim_min_out: float, fee: float = 0.003) -> Sandwich:
+    """Profit-maximising sandwich whose front-run keeps the victim at or above its limit.
+
+    The front-run is searched in ``[0, max_frontrun(...)]``; the back-run sells
+    everything the front-run bought. Returns a zero sandwich when none pays
+    (before gas). Arguments as in :func:`max_frontrun`.
+    """
+    a_max = max_frontrun(reserve_in, reserve_out, victim_amount_in, victim_min_out, fee)
+    a, p = best_frontrun_nb(float(reserve_in), float(reserve_out), float(victim_amount_in),
+                            float(victim_min_out), float(fee), a_max)
+    return Sandwich(float(a), float(p))

@@ -97,3 +97,63 @@ def sandwich_nb(rin, rout, v, a, fee):
     rout2 = rout1 - ov
     b = amount_out_nb(o1, rout2, rin2, fee)
     return o1, ov, b
+
+
+@njit(cache=True)
+def _sandwich_profit_nb(rin, rout, v, a, fee):
+    o1, ov, b = sandwich_nb(rin, rout, v, a, fee)
+    return b - a
+
+
+@njit(cache=True)
+def best_frontrun_nb(rin, rout, v, m, fee, a_max):
+    """Profit-maximising front-run in ``[0, a_max]`` (``a_max`` from :func:`max_frontrun_nb`).
+
+    Without fees the profit ``b(a) - a`` increases up to ``a_max`` (Zhou et
+    al.); with fees it can fall first and peak inside the interval, so the
+    optimum is searched: a 32-point grid, a golden-section refinement around
+    the best grid point, and the endpoint ``a_max``.
+
+    Returns ``(a, profit)``, profit in units of the victim's input token.
+    """
+    if not (a_max > 0.0) or not math.isfinite(a_max):
+        return 0.0, 0.0
+    n = 32
+    best_a = a_max
+    best_p = _sandwich_profit_nb(rin, rout, v, a_max, fee)
+    best_i = n
+    for i in range(1, n):
+        a = a_max * i / n
+        pr = _sandwich_profit_nb(rin, rout, v, a, fee)
+        if pr > best_p:
+            best_p = pr
+            best_a = a
+            best_i = i
+    lo = a_max * (best_i - 1) / n
+    hi = a_max * min(best_i + 1, n) / n
+    invphi = 0.6180339887498949
+    c = hi - invphi * (hi - lo)
+    d = lo + invphi * (hi - lo)
+    fc = _sandwich_profit_nb(rin, rout, v, c, fee)
+    fd = _sandwich_profit_nb(rin, rout, v, d, fee)
+    for _ in range(60):
+        if fc > fd:
+            hi = d
+            d = c
+            fd = fc
+            c = hi - invphi * (hi - lo)
+            fc = _sandwich_profit_nb(rin, rout, v, c, fee)
+        else:
+            lo = c
+            c = d
+            fc = fd
+            d = lo + invphi * (hi - lo)
+            fd = _sandwich_profit_nb(rin, rout, v, d, fee)
+    a = 0.5 * (lo + hi)
+    pr = _sandwich_profit_nb(rin, rout, v, a, fee)
+    if pr > best_p:
+        best_p = pr
+        best_a = a
+    if best_p <= 0.0:
+        return 0.0, 0.0
+    return best_a, best_p
