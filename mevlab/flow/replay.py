@@ -44,7 +44,7 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         raise ConfigError([(f"flow.{c}", "required column is missing; required: "
                             f"{list(REQUIRED)}") for c in missing])
     df = df.copy()
-    if df["direction"].dtype == object:
+    if not pd.api.types.is_numeric_dtype(df["direction"]):
         df["direction"] = df["direction"].map({"sell_x": 0, "sell_y": 1}).astype(float)
     for c in df.columns:
         if c in FLOW_COLUMNS + ("min_out",) and pd.api.types.is_numeric_dtype(df[c]):

@@ -1,0 +1,60 @@
+import json
+
+import pandas as pd
+import pytest
+
+from mevlab import cli
+
+
+def test_compare_writes_everything(tmp_path, capsys):
+    out = tmp_path / "res"
+    rc = cli.main(["compare", "--preset", "superchain", "--seeds", "2", "--quiet",
+                   "--policies", "fcfs,priority", "--out", str(out)])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "meta.json", "scenario.toml", "summary.csv", "summary.parquet", "value_flow.png"]
+    df = pd.read_parquet(out / "summary.parquet")
+    assert len(df) == 4 and set(df["policy"]) == {"fcfs", "priority"}
+    import pyarrow.parquet as pq
+    meta = json.loads(pq.read_schema(out / "summary.parquet").metadata[b"mevlab"])
+    assert meta["seeds"] == [0, 1] and "numba" in meta["versions"]
+    text = capsys.readouterr().out
+    assert "fcfs" in text and "priority" in text and "to sequencer" in text
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_bad_arguments_write_nothing(tmp_path, capsys):
+    out = tmp_path / "res"
+    rc = cli.main(["compare", "--preset", "nope", "--seeds", "0", "--policies", "fcfs,xyz",
+                   "--out", str(out)])
+    assert rc == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "--seeds" in err and "--policies" in err and "preset" in err
+
+
+def test_failure_while_writing_leaves_no_partial_output(tmp_path, monkeypatch):
+    import mevlab
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(mevlab, "plot_value_flow", boom)
+    out = tmp_path / "res"
+    with pytest.raises(RuntimeError):
+        cli.main(["compare", "--seeds", "1", "--quiet", "--out", str(out)])
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_replay_file_fails_before_any_work(tmp_path, capsys):
+    flow = tmp_path / "flow.csv"
+    flow.write_text("submit_time,pool\n0.1,0\n")
+    out = tmp_path / "res"
+    rc = cli.main(["compare", "--seeds", "1", "--flow", str(flow), "--out", str(out)])
+    assert rc == 2 and not out.exists()
+    assert "flow.direction" in capsys.readouterr().err
+
+
+def test_presets_command(capsys):
+    assert cli.main(["presets"]) == 0
+    assert "superchain" in capsys.readouterr().out

@@ -1,0 +1,135 @@
+"""Engine behaviour: ledger identities, searcher rules and the comparative statements of the issue."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import mevlab as ml
+
+
+def test_result_tables(small):
+    res = ml.simulate(small, "fcfs", 7)
+    f = res.fills
+    for col in ("slot", "rollup", "pool", "position", "sender_kind", "strategy", "bundle",
+                "amount_in", "amount_out", "price", "status"):
+        assert col in f.columns
+    assert set(f["status"].unique()) <= {"executed", "reverted", "dropped", "delayed"}
+    # positions are 0..n-1 within each slot
+    for _, g in f.groupby("slot"):
+        assert sorted(g["position"]) == list(range(len(g)))
+    led = res.ledger
+    assert set(led["agent_kind"].unique()) <= {"user", "searcher", "sequencer", "lp"}
+    assert res.meta["scenario_hash"] == small.hash() and res.meta["seed"] == 7
+    assert "numba" in res.meta["versions"]
+    s = res.summary()
+    assert len(s) == 1 and s.loc[0, "policy"] == "fcfs"
+
+
+@pytest.mark.parametrize("policy", ["fcfs", "fcfs-private", "priority"])
+def test_ledger_balances_and_reconciles_with_summary(small, policy):
+    res = ml.simulate(small, policy, 2)
+    chk = res.checks()
+    assert chk["max_slot_imbalance"] <= 1e-9 * chk["volume"]
+    assert max(chk["token_imbalance"]) < 1e-12
+    led, s = res.ledger, res.summary().iloc[0]
+    by_kind = led.groupby("agent_kind", observed=True)["value"].sum()
+    assert by_kind.get("searcher", 0.0) == pytest.approx(s["to_searchers"], rel=1e-9, abs=1e-9)
+    assert by_kind["sequencer"] == pytest.approx(s["sequencer_revenue"], rel=1e-12)
+    assert by_kind["lp"] == pytest.approx(s["lp_net"], rel=1e-9)
+    assert -by_kind["user"] == pytest.approx(s["user_cost"], rel=1e-9)
+    # users' cost decomposes exactly
+    parts = s["user_standalone_cost"] + s["user_mev_loss"] + s["user_other_flow_cost"]
+    assert parts + s["user_gas_and_fees"] == pytest.approx(s["user_cost"], rel=1e-9)
+
+
+def test_arbitrage_only_world_moves_lp_value_to_searchers(preset):
+    # no users, no fee: the LPs' loss-versus-rebalancing is exactly what arbitrageurs take
+    pools = tuple(dataclasses.replace(p, fee=0.0) for p in preset.pools)
+    rolls = tuple(dataclasses.replace(r, gas_cost=0.0) for r in preset.rollups)
+    srch = tuple(dataclasses.replace(s, cost=0.0) for s in preset.searchers)
+    scn = dataclasses.replace(preset, pools=pools, rollups=rolls, searchers=srch,
+                              users=dataclasses.replace(preset.users, rate=0.0), duration=3600.0)
+    s = ml.simulate(scn, "fcfs", 0).summary().iloc[0]
+    assert s["mev_arbitrage"] > 0 and s["n_user_tx"] == 0
+    assert s["lp_lvr"] == pytest.approx(s["mev_arbitrage"], rel=1e-9)
+    assert s["lp_fees"] == 0.0
+
+
+@pytest.mark.parametrize("policy", ["fcfs", "priority"])
+def test_searchers_never_take_a_losing_trade(preset, policy):
+    res = ml.simulate(dataclasses.replace(preset, duration=300.0), policy, 4)
+    e = res.extractions
+    cost = np.array([s.cost for s in preset.searchers])[e["searcher"].cat.codes]
+    assert (e["net"] >= cost - 1e-9).all()
+    assert (e["bid"] >= 0).all()
+
+
+def test_priority_sends_most_mev_to_the_sequencer(preset):
+    df = ml.compare(preset, policies=["priority"], seeds=range(4))
+    assert len(preset.searchers) >= 2
+    total = df["mev_total"].sum()
+    to_seq = (df["to_sequencer_bids"] + df["to_sequencer_gas"]).sum()
+    assert total > 0 and to_seq / total > 0.5
+
+
+def test_private_mempool_fcfs_has_no_sandwiches(preset):
+    df = ml.compare(preset, policies=["fcfs-private", "fcfs"], seeds=range(4))
+    private = df[df["policy"] == "fcfs-private"]
+    public = df[df["policy"] == "fcfs"]
+    assert (private["n_sandwiches"] == 0).all() and (private["mev_sandwich"] == 0).all()
+    assert (private["user_mev_loss"] == 0).all()
+    # the statement is not vacuous: the same flow with a public mempool is sandwiched
+    assert (public["n_sandwiches"] > 0).all()
+    # the scenario-level switch does the same for plain "fcfs"
+    s = ml.simulate(dataclasses.replace(preset, mempool="private"), "fcfs", 0).summary()
+    assert s.loc[0, "n_sandwiches"] == 0
+
+
+def test_fcfs_front_running_needs_a_faster_path(preset):
+    slow = tuple(dataclasses.replace(s, latency=5.0) for s in preset.searchers)
+    s = ml.simulate(dataclasses.replace(preset, searchers=slow), "fcfs", 0).summary().iloc[0]
+    assert s["n_sandwiches"] == 0 and s["mev_backrun"] > 0
+
+
+def test_same_seed_same_ledger_different_seed_differs(small):
+    a, b = ml.simulate(small, "fcfs", 11), ml.simulate(small, "fcfs", 11)
+    assert a.raw_fills.tobytes() == b.raw_fills.tobytes() and a.ledger.equals(b.ledger)
+    c = ml.simulate(small, "fcfs", 12)
+    assert c.raw_fills.tobytes() != a.raw_fills.tobytes()
+
+
+@pytest.mark.parametrize("topology", ["shared", "isolated"])
+def test_topologies_run_on_mixed_block_times(topology):
+    scn = dataclasses.replace(ml.Scenario.preset("mixed-stack"), duration=60.0, topology=topology)
+    res = ml.simulate(scn, "fcfs", 0)
+    f = res.fills[res.fills["sender_kind"] == "user"]
+    block = {r.name: r.block_time for r in scn.rollups}
+    period = f["rollup"].map(block).astype(float) if topology == "isolated" else scn.slot_time
+    # every transaction is included at the close of the first slot after it reached the sequencer
+    t_seq = res.flow["t_seq"].to_numpy()[f["tx"]]
+    assert np.allclose(f["inclusion_time"], (np.floor(t_seq / period) + 1) * period)
+    assert res.checks()["max_slot_imbalance"] < 1e-6
+
+
+def test_unknown_policy_and_bad_seed(small):
+    with pytest.raises(ml.ConfigError, match="policy"):
+        ml.simulate(small, "fifo")
+    with pytest.raises(ml.ConfigError, match="seed"):
+        ml.simulate(small, "fcfs", seed=-1)
+    with pytest.raises(ml.ConfigError, match="scenario"):
+        ml.simulate("superchain", "fcfs")
+
+
+@pytest.mark.parametrize("policy", ["fcfs", "fcfs-private", "priority"])
+def test_check_policy_passes_for_built_ins(policy):
+    report = ml.check_policy(policy, n_cases=100)
+    assert report["ordering_cases"] == 100 and len(report["engine"]) == 2
+
+
+def test_check_policy_catches_a_broken_policy():
+    from mevlab.policies.check import PolicyCheckError, check_ordering
+    # a policy whose declared key contradicts what its kernel does must fail
+    liar = ml.Policy("liar", 0, visibility="public", competition="latency",
+                     sorted_by=("-priority_fee",))
+    with pytest.raises(PolicyCheckError, match="key"):
+        check_ordering(liar, n_cases=50)
