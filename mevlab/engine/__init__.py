@@ -158,6 +158,9 @@ def run(world: World, policy, params: np.ndarray):
         ext = np.zeros(cap_e, extraction_dt)
         k, e = run_nb(world.flow, world.slots, world.pools, world.searchers,
                       policy.policy_id, params, world.key, reserves, fills, ext)
+        if k == -2:
+            raise ValueError(f"policy {policy.name!r} has policy_id {policy.policy_id}, "
+                             "which no ordering kernel implements")
         if k >= 0:
             return fills[:k], ext[:e], reserves
     raise RuntimeError("engine buffers overflowed at their worst-case size (a bug)")

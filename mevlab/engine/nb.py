@@ -40,6 +40,9 @@ COL_SANDWICH = 2
 #: front-runs are shrunk by this relative margin so that float rounding never
 #: pushes the victim below its limit
 FRONTRUN_MARGIN = 1e-9
+#: a victim with no limit (``min_out <= 0``) could be front-run without bound;
+#: the searcher's front-run is capped at this multiple of the pool's input reserve
+UNBOUNDED_FRONTRUN = 10.0
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -201,7 +204,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     """Simulate every slot in order; returns ``(n_fills, n_extractions)``.
 
     ``reserves`` (n_pools, 2) is updated in place. Returns ``(-1, -1)`` if a
-    buffer is too small (the caller retries with the worst-case size).
+    buffer is too small (the caller retries with the worst-case size) and
+    ``(-2, -2)`` if ``policy_id`` is not a known ordering kernel.
     """
     public = params[0] != 0.0
     race = params[1] != 0.0
@@ -254,6 +258,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
         hi = slots.ptr[s + 1]
         n = order_slot_nb(policy_id, params, flow.t_seq[lo:hi], flow.priority_fee[lo:hi],
                           flow.tie_u[lo:hi], perm)
+        if n < 0:
+            return -2, -2
         # 3. sequential settlement with searcher insertion
         for m in range(n):
             j = lo + perm[m]
@@ -263,16 +269,19 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             gas = pools.gas[pl]
             d = flow.direction[j]
             a = flow.amount_in[j]
+            flipped = False
             if flow.informed[j]:
                 want = 1 if reserves[pl, 1] < p * reserves[pl, 0] else 0
                 if want != d:
                     a = a * p if d == 0 else a / p
                     d = want
+                    flipped = True
             i_in = d
             i_out = 1 - d
             q0 = amount_out_nb(a, pre[pl, i_in], pre[pl, i_out], fee)
             mo = flow.min_out[j]
-            if math.isnan(mo):
+            # a given limit is in the original output token: void once the side flips
+            if math.isnan(mo) or flipped:
                 mo = q0 * (1.0 - flow.tolerance[j])
             if k + 4 > cap_f or e + 2 > cap_e:
                 return -1, -1
@@ -282,6 +291,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 rin = reserves[pl, i_in]
                 rout = reserves[pl, i_out]
                 amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
+                if not math.isfinite(amax):
+                    amax = UNBOUNDED_FRONTRUN * rin
                 af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
                 if af > 0.0:
                     o1, ov, b = sandwich_nb(rin, rout, a, af, fee)

@@ -133,3 +133,37 @@ def test_check_policy_catches_a_broken_policy():
                      sorted_by=("-priority_fee",))
     with pytest.raises(PolicyCheckError, match="key"):
         check_ordering(liar, n_cases=50)
+
+
+def test_unknown_ordering_kernel_is_an_error_not_an_empty_run(small):
+    ghost = ml.Policy("ghost", 99, visibility="public", competition="latency")
+    with pytest.raises(ValueError, match="policy_id 99"):
+        ml.simulate(small, ghost, 0)
+
+
+def test_victims_without_a_limit_are_sandwiched_with_a_capped_front_run(small):
+    f = ml.simulate(small, "fcfs", 0).flow[["submit_time", "pool", "direction", "amount_in",
+                                             "tolerance", "t_seq", "t_pub"]].copy()
+    f["min_out"] = 0.0
+    res = ml.simulate(small, "priority", 0, flow=f)
+    e = res.extractions
+    assert (e["strategy"] == "sandwich").any()
+    fronts = res.fills[res.fills["bundle"] >= 0]
+    # capped at 10x the pool's input reserve (reserves move little within a minute)
+    assert (fronts["amount_in"] < 20.0 * res.reserves0.max()).all()
+    assert res.checks()["max_slot_imbalance"] <= 1e-9 * res.checks()["volume"]
+
+
+def test_replayed_limit_is_voided_when_an_informed_trader_flips_side(small):
+    f = ml.simulate(small, "fcfs", 0).flow[["submit_time", "pool", "direction", "amount_in",
+                                             "tolerance", "t_seq", "t_pub"]].copy()
+    f["informed"] = True
+    f["min_out"] = 1e30          # unreachable in the original output token
+    res = ml.simulate(small, "fcfs-private", 0, flow=f)
+    users = res.fills[res.fills["sender_kind"] == "user"]
+    # a trade that kept its side keeps the unreachable limit and reverts; one that flipped
+    # gets the recomputed limit and can execute
+    ex = users[users["status"] == "executed"]
+    assert len(ex) > 0 and (ex["min_out"] < 1e30).all()
+    kept = users[users["min_out"] == 1e30]
+    assert len(kept) > 0 and (kept["status"] == "reverted").all()

@@ -1,0 +1,533 @@
+"""Pure-Python reference twins of the Numba kernels.
+
+Each function here restates one kernel in plain Python (loops, ``math``,
+Python floats and ints) with the same arithmetic in the same order, so that the
+parity tests can hold the kernels to round-off and the benchmarks have a slow
+baseline to compare against. Nothing in the package calls these at run time.
+
+Twins: :func:`amount_out` (``amm.nb.amount_out_nb``); :func:`optimal_arb`,
+:func:`max_frontrun`, :func:`sandwich`, :func:`best_frontrun` (``searcher.nb``);
+:func:`order_fcfs`, :func:`order_priority` (``policies.nb``); :func:`uniform`,
+:func:`contest`, :func:`run` (``engine.nb``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .dtypes import extraction_dt, fill_dt
+
+USER = 0
+SEARCHER = 1
+ST_ARB = 1
+ST_BACKRUN = 2
+ST_FRONT = 3
+ST_BACK = 4
+EXECUTED = 0
+REVERTED = 1
+COL_ARB = 0
+COL_BACKRUN = 1
+COL_SANDWICH = 2
+FRONTRUN_MARGIN = 1e-9
+UNBOUNDED_FRONTRUN = 10.0
+FCFS = 0
+PRIORITY = 1
+
+MASK64 = (1 << 64) - 1
+M1 = 0x9E3779B97F4A7C15
+M2 = 0xBF58476D1CE4E5B9
+M3 = 0x94D049BB133111EB
+
+
+# --------------------------------------------------------------------------- AMM and searchers
+
+def amount_out(a, rin, rout, fee):
+    """Constant-product swap output ``g*a*rout / (rin + g*a)``, ``g = 1 - fee``.
+
+    Parameters
+    ----------
+    a : float
+        Tendered amount, units of the input token; ``<= 0`` gives 0.
+    rin, rout : float
+        Reserves of the input and output token.
+    fee : float
+        Fee on the input, fraction.
+    """
+    if a <= 0.0:
+        return 0.0
+    ga = (1.0 - fee) * a
+    return ga * rout / (rin + ga)
+
+
+def optimal_arb(x, y, p, fee):
+    """Most profitable single-pool trade against external price ``p``.
+
+    Parameters
+    ----------
+    x, y : float
+        Reserves of the risky asset and of the numeraire.
+    p : float
+        External price, numeraire per unit of x.
+    fee : float
+        Pool fee, fraction.
+
+    Returns
+    -------
+    direction : int
+        -1 none, 0 tender x, 1 tender y.
+    amount_in, amount_out, profit : float
+        Tendered and received token units; profit in numeraire.
+    """
+    g = 1.0 - fee
+    if y < g * p * x:
+        # x is cheap in the pool: buy it with y
+        r = g * p * x / y
+        dy = y * (r - 1.0) / (math.sqrt(r) + 1.0) / g
+        out = amount_out(dy, y, x, fee)
+        profit = p * out - dy
+        if profit > 0.0:
+            return 1, dy, out, profit
+    elif g * y > p * x:
+        # x is dear in the pool: sell it for y
+        r = g * y / (p * x)
+        dx = x * (r - 1.0) / (math.sqrt(r) + 1.0) / g
+        out = amount_out(dx, x, y, fee)
+        profit = out - p * dx
+        if profit > 0.0:
+            return 0, dx, out, profit
+    return -1, 0.0, 0.0, 0.0
+
+
+def max_frontrun(rin, rout, v, m, fee):
+    """Largest front-run after which victim ``v`` still receives exactly ``m``.
+
+    Returns
+    -------
+    float
+        ``inf`` if ``m <= 0`` (no limit), 0 if the victim cannot get ``m`` even
+        without a front-run, else the positive root of the quadratic in
+        ``searcher.nb.max_frontrun_nb``.
+    """
+    if m <= 0.0:
+        return math.inf
+    g = 1.0 - fee
+    c = g * v * rout * rin / m - rin * (rin + g * v)
+    if c <= 0.0:
+        return 0.0
+    b = rin * (1.0 + g) + g * g * v
+    # the root written as 2c / (b + sqrt(...)) avoids cancellation when c is small
+    return 2.0 * c / (b + math.sqrt(b * b + 4.0 * g * c))
+
+
+def sandwich(rin, rout, v, a, fee):
+    """Front-run ``a``, victim ``v``, then sell back everything the front-run bought.
+
+    Returns
+    -------
+    front_out, victim_out, back_out : float
+        ``back_out - a`` is the searcher's profit in the victim's input token.
+    """
+    front_out = amount_out(a, rin, rout, fee)
+    rin = rin + a
+    rout = rout - front_out
+    victim_out = amount_out(v, rin, rout, fee)
+    rin = rin + v
+    rout = rout - victim_out
+    back_out = amount_out(front_out, rout, rin, fee)
+    return front_out, victim_out, back_out
+
+
+def best_frontrun(rin, rout, v, m, fee, a_max):
+    """Profit-maximising front-run in ``[0, a_max]`` (twin of ``best_frontrun_nb``).
+
+    The profit ``back_out - a`` is scanned on a 32-point grid plus the endpoint
+    ``a_max``, then refined by 60 golden-section steps around the best grid
+    point; the refined point replaces the grid's best only if it does better.
+
+    Returns
+    -------
+    a, profit : float
+        Both in the victim's input token; ``(0.0, 0.0)`` if nothing pays or
+        ``a_max`` is not a positive finite number.
+    """
+    if not (a_max > 0.0) or not math.isfinite(a_max):
+        return 0.0, 0.0
+
+    def profit(a):
+        front_out, victim_out, back_out = sandwich(rin, rout, v, a, fee)
+        return back_out - a
+
+    n = 32
+    best_a = a_max
+    best_p = profit(a_max)
+    best_i = n
+    for i in range(1, n):
+        a = a_max * i / n
+        pr = profit(a)
+        if pr > best_p:
+            best_a = a
+            best_p = pr
+            best_i = i
+    lo = a_max * (best_i - 1) / n
+    hi = a_max * min(best_i + 1, n) / n
+    invphi = 0.6180339887498949
+    c = hi - invphi * (hi - lo)
+    d = lo + invphi * (hi - lo)
+    fc = profit(c)
+    fd = profit(d)
+    for _ in range(60):
+        if fc > fd:
+            hi = d
+            d = c
+            fd = fc
+            c = hi - invphi * (hi - lo)
+            fc = profit(c)
+        else:
+            lo = c
+            c = d
+            fc = fd
+            d = lo + invphi * (hi - lo)
+            fd = profit(d)
+    a = 0.5 * (lo + hi)
+    pr = profit(a)
+    if pr > best_p:
+        best_a = a
+        best_p = pr
+    if best_p <= 0.0:
+        return 0.0, 0.0
+    return best_a, best_p
+
+
+# --------------------------------------------------------------------------- ordering
+
+def order_fcfs(t_seq, tie_u):
+    """Slot indices by arrival ``t_seq``, ties by ``tie_u`` (then by index).
+
+    Returns
+    -------
+    list of int
+        The permutation; every transaction is included.
+    """
+    n = len(t_seq)
+    return sorted(range(n), key=lambda i: (t_seq[i], tie_u[i]))
+
+
+def order_priority(t_seq, fee, tie_u):
+    """Slot indices by priority fee descending, then ``t_seq``, then ``tie_u``."""
+    n = len(t_seq)
+    return sorted(range(n), key=lambda i: (-fee[i], t_seq[i], tie_u[i]))
+
+
+def order_slot(policy_id, t_seq, fee, tie_u):
+    """Dispatch on ``policy_id`` like ``policies.nb.order_slot_nb``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``policy_id``.
+    """
+    if policy_id == FCFS:
+        return order_fcfs(t_seq, tie_u)
+    if policy_id == PRIORITY:
+        return order_priority(t_seq, fee, tie_u)
+    raise ValueError(f"no reference ordering for policy_id {policy_id}")
+
+
+# --------------------------------------------------------------------------- engine
+
+def uniform(key, a, b):
+    """SplitMix64 uniform in (0, 1) of ``(key, a, b)``; bit-identical to ``uniform_nb``."""
+    z = (key & MASK64) ^ ((a * M1) & MASK64) ^ ((b * M3) & MASK64)
+    z = (z + M1) & MASK64
+    z = ((z ^ (z >> 30)) * M2) & MASK64
+    z = ((z ^ (z >> 27)) * M3) & MASK64
+    z = z ^ (z >> 31)
+    # top 53 bits, centred in their cell, so the result is never 0 or 1
+    return (float(z >> 11) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
+    """Pick the searcher that takes an opportunity (twin of ``contest_nb``).
+
+    Parameters
+    ----------
+    searchers : Searchers
+        ``latency``, ``jitter``, ``cost`` per searcher and ``enabled[i][col]``.
+    col : int
+        Strategy column.
+    gross, gas_total : float
+        Gross profit and total gas, numeraire.
+    race : bool
+        Latency race (first arrival before ``deadline`` wins, pays nothing) or
+        ascending bid (highest valuation wins, pays the second highest).
+    deadline : float
+        Latest admissible arrival delay (s), race only.
+    key, opp : int
+        Jitter draw key and opportunity id.
+
+    Returns
+    -------
+    winner : int
+        Searcher index or -1.
+    bid : float
+    n : int
+        Number of competitors.
+    """
+    best = -1
+    best_key = math.inf
+    top = -math.inf
+    second = 0.0
+    n = 0
+    for i in range(len(searchers.latency)):
+        if not searchers.enabled[i][col]:
+            continue
+        value = gross - gas_total - searchers.cost[i]
+        if value <= 0.0:
+            continue
+        u = uniform(key, opp, i)
+        if race:
+            t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
+            if t >= deadline:
+                continue
+            n += 1
+            if t < best_key:
+                best_key = t
+                best = i
+        else:
+            n += 1
+            if value > top or (value == top and u < best_key):
+                if best >= 0:
+                    second = max(second, top)
+                top = value
+                best_key = u
+                best = i
+            else:
+                second = max(second, value)
+    bid = 0.0 if race else second
+    return best, bid, n
+
+
+def _value(amount, is_x, p):
+    return amount * p if is_x else amount
+
+
+def _swap(reserves, pool, direction, a, fee):
+    i = direction
+    o = 1 - direction
+    out = amount_out(a, reserves[pool][i], reserves[pool][o], fee)
+    reserves[pool][i] += a
+    reserves[pool][o] -= out
+    return out
+
+
+def _fill(s, rollup, pool, pos, kind, strategy, status, direction, sender, bundle,
+          a_in, a_out, p, fee, gas, fee_paid, t_close):
+    if status == EXECUTED:
+        value_in = _value(a_in, direction == 0, p)
+        value_out = _value(a_out, direction == 1, p)
+        lp_fee_value = fee * value_in
+    else:
+        value_in = value_out = lp_fee_value = 0.0
+    return {"tx": -1, "slot": s, "rollup": rollup, "pool": pool, "position": pos,
+            "sender_kind": kind, "strategy": strategy, "status": status,
+            "direction": direction, "sender": sender, "bundle": bundle,
+            "amount_in": a_in, "amount_out": a_out, "min_out": math.nan,
+            "standalone_out": math.nan, "mev_out": math.nan, "ext_price": p,
+            "value_in": value_in, "value_out": value_out, "lp_fee_value": lp_fee_value,
+            "gas": gas, "fee_paid": fee_paid, "submit_time": math.nan,
+            "inclusion_time": t_close}
+
+
+def _user_fill(flow, j, s, rollup, pool, pos, status, direction, a, out, p, fee, gas,
+               min_out, standalone_out, mev_out, t_close):
+    row = _fill(s, rollup, pool, pos, USER, 0, status, direction, j, -1, a, out, p, fee, gas,
+                flow.priority_fee[j], t_close)
+    row.update(tx=j, min_out=min_out, standalone_out=standalone_out, mev_out=mev_out,
+               submit_time=flow.submit_time[j])
+    return row
+
+
+def _extraction(s, rollup, pool, searcher, strategy, n_comp, victim, gross, gas, bid):
+    return {"slot": s, "rollup": rollup, "pool": pool, "searcher": searcher,
+            "strategy": strategy, "n_competitors": n_comp, "victim": victim,
+            "gross": gross, "gas": gas, "bid": bid, "net": gross - gas - bid}
+
+
+def _to_records(rows, dtype):
+    # row ids are positions in the output, as in the kernels' buffers
+    return np.array([tuple(k if name == "id" else row[name] for name in dtype.names)
+                     for k, row in enumerate(rows)], dtype=dtype)
+
+
+def _as_lists(arrays):
+    # plain Python scalars throughout, so no numpy arithmetic sneaks into the twin
+    return type(arrays)(*(np.asarray(a).tolist() for a in arrays))
+
+
+def run(world, policy_id, params):
+    """Simulate every slot of ``world`` in order (twin of ``engine.nb.run_nb``).
+
+    Parameters
+    ----------
+    world : mevlab.engine.World
+        From :func:`mevlab.engine.prepare`.
+    policy_id : int
+        Ordering kernel id (``Policy.policy_id``).
+    params : sequence of float
+        ``Policy.params(scn)``: ``[public, race]``.
+
+    Returns
+    -------
+    fills : ndarray of :data:`~mevlab.dtypes.fill_dt`
+    extractions : ndarray of :data:`~mevlab.dtypes.extraction_dt`
+    reserves : ndarray (n_pools, 2)
+        Final pool state.
+    """
+    flow = _as_lists(world.flow)
+    slots = _as_lists(world.slots)
+    pools = _as_lists(world.pools)
+    searchers = _as_lists(world.searchers)
+    key = int(world.key)
+    public = float(params[0]) != 0.0
+    race = float(params[1]) != 0.0
+    n_tx = len(flow.t_seq)
+    reserves = np.asarray(world.reserves0, float).tolist()
+    n_pools = len(reserves)
+    n_slots = len(slots.ptr) - 1
+    # the quote a user's limit is set from: pool state before the slot's own trades
+    pre = [list(r) for r in reserves]
+    fills = []
+    extractions = []
+    bundle = 0
+
+    for s in range(n_slots):
+        clock = slots.clock[s]
+        t_close = slots.t_close[s]
+        clock_pools = [pools.clock_idx[q]
+                       for q in range(pools.clock_ptr[clock], pools.clock_ptr[clock + 1])]
+        pos = 0
+        for pl in clock_pools:
+            pre[pl] = list(reserves[pl])
+
+        # 1. top-of-slot CEX-DEX arbitrage, one winner per pool
+        for pl in clock_pools:
+            p = slots.price[s][pools.asset[pl]]
+            fee = pools.fee[pl]
+            gas = pools.gas[pl]
+            rollup = pools.rollup[pl]
+            d, a, _, profit = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
+            if d < 0:
+                continue
+            opp = 3 * n_tx + s * n_pools + pl
+            w, bid, nc = contest(searchers, COL_ARB, profit, gas, race, math.inf, key, opp)
+            if w < 0:
+                continue
+            out = _swap(reserves, pl, d, a, fee)
+            fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_ARB, EXECUTED, d, w, -1,
+                               a, out, p, fee, gas, bid, t_close))
+            extractions.append(_extraction(s, rollup, pl, w, ST_ARB, nc, -1,
+                                           _value(out, d == 1, p) - _value(a, d == 0, p),
+                                           gas, bid))
+            pos += 1
+
+        # 2. ordering
+        lo = slots.ptr[s]
+        hi = slots.ptr[s + 1]
+        order = order_slot(policy_id, flow.t_seq[lo:hi], flow.priority_fee[lo:hi],
+                           flow.tie_u[lo:hi])
+
+        # 3. sequential settlement, searcher legs adjacent to their victim
+        for m in order:
+            j = lo + m
+            pl = flow.pool[j]
+            p = slots.price[s][pools.asset[pl]]
+            fee = pools.fee[pl]
+            gas = pools.gas[pl]
+            rollup = pools.rollup[pl]
+            d = flow.direction[j]
+            a = flow.amount_in[j]
+            flipped = False
+            if flow.informed[j]:
+                # informed users trade toward the external price, same value tendered
+                want = 1 if reserves[pl][1] < p * reserves[pl][0] else 0
+                if want != d:
+                    a = a * p if d == 0 else a / p
+                    d = want
+                    flipped = True
+            i_in = d
+            i_out = 1 - d
+            standalone = amount_out(a, pre[pl][i_in], pre[pl][i_out], fee)
+            limit = flow.min_out[j]
+            if math.isnan(limit) or flipped:
+                limit = standalone * (1.0 - flow.tolerance[j])
+            mev_out = math.nan
+            executed = False
+
+            if public:
+                rin = reserves[pl][i_in]
+                rout = reserves[pl][i_out]
+                # shrunk so that rounding never pushes the victim below its limit
+                a_max = max_frontrun(rin, rout, a, limit, fee) * (1.0 - FRONTRUN_MARGIN)
+                if not math.isfinite(a_max):
+                    a_max = UNBOUNDED_FRONTRUN * rin
+                af, _ = best_frontrun(rin, rout, a, limit, fee, a_max)
+                if af > 0.0:
+                    o1, ov, b = sandwich(rin, rout, a, af, fee)
+                    gross = _value(b - af, d == 0, p)
+                    deadline = flow.t_seq[j] - flow.t_pub[j] if race else math.inf
+                    w, bid, nc = contest(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
+                                         deadline, key, 3 * j)
+                    if w >= 0 and ov >= limit:
+                        mev_out = amount_out(a, rin, rout, fee)
+                        o1 = _swap(reserves, pl, d, af, fee)
+                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
+                                           w, bundle, af, o1, p, fee, gas, bid, t_close))
+                        pos += 1
+                        ov = _swap(reserves, pl, d, a, fee)
+                        fills.append(_user_fill(flow, j, s, rollup, pl, pos, EXECUTED, d, a, ov,
+                                                p, fee, gas, limit, standalone, mev_out,
+                                                t_close))
+                        pos += 1
+                        b = _swap(reserves, pl, 1 - d, o1, fee)
+                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACK, EXECUTED,
+                                           1 - d, w, bundle, o1, b, p, fee, gas, 0.0, t_close))
+                        pos += 1
+                        extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j,
+                                                       _value(b - af, d == 0, p), 2.0 * gas,
+                                                       bid))
+                        bundle += 1
+                        executed = True
+
+            if not executed:
+                out = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
+                if out >= limit:
+                    _swap(reserves, pl, d, a, fee)
+                    status = EXECUTED
+                    mev_out = out
+                else:
+                    out = 0.0
+                    status = REVERTED
+                fills.append(_user_fill(flow, j, s, rollup, pl, pos, status, d, a, out, p, fee,
+                                        gas, limit, standalone, mev_out, t_close))
+                pos += 1
+                if status != EXECUTED:
+                    continue
+
+            # back-run: arbitrage away the displacement the user trade left
+            if public:
+                db, ab, _, pb = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
+                if db >= 0:
+                    w, bid, nc = contest(searchers, COL_BACKRUN, pb, gas, race, math.inf, key,
+                                         3 * j + 1)
+                    if w >= 0:
+                        ob = _swap(reserves, pl, db, ab, fee)
+                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACKRUN, EXECUTED,
+                                           db, w, -1, ab, ob, p, fee, gas, bid, t_close))
+                        extractions.append(_extraction(
+                            s, rollup, pl, w, ST_BACKRUN, nc, j,
+                            _value(ob, db == 1, p) - _value(ab, db == 0, p), gas, bid))
+                        pos += 1
+
+    return (_to_records(fills, fill_dt), _to_records(extractions, extraction_dt),
+            np.array(reserves, float).reshape(-1, 2))
