@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..amm.nb import amount_out_nb
+from ..amm.nb import amount_out_nb, swap_nb
 from ..policies.nb import order_slot_nb
 from ..searcher.nb import best_frontrun_nb, max_frontrun_nb, optimal_arb_nb, sandwich_nb
 
@@ -190,16 +190,6 @@ def write_extraction_nb(ext, e, s, rollup, pool, searcher, strat, n_comp, victim
 
 
 @njit(cache=True)
-def _swap(reserves, pool, direction, a, fee):
-    i = direction
-    o = 1 - direction
-    out = amount_out_nb(a, reserves[pool, i], reserves[pool, o], fee)
-    reserves[pool, i] += a
-    reserves[pool, o] -= out
-    return out
-
-
-@njit(cache=True)
 def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fills, ext):
     """Simulate every slot in order; returns ``(n_fills, n_extractions)``.
 
@@ -245,7 +235,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 continue
             if k >= cap_f or e >= cap_e:
                 return -1, -1
-            out = _swap(reserves, pl, d, a, fee)
+            out = swap_nb(reserves, pl, d, a, fee)
             write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED, d,
                           w, -1, a, out, p, fee, gas, bid, t_close)
             write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, nc, -1,
@@ -302,18 +292,18 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                                             deadline, key, 3 * j)
                     if w >= 0 and ov >= mo:
                         mev_out = amount_out_nb(a, rin, rout, fee)
-                        o1 = _swap(reserves, pl, d, af, fee)
+                        o1 = swap_nb(reserves, pl, d, af, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
                                       ST_FRONT, EXECUTED, d, w, bundle, af, o1, p, fee, gas,
                                       bid, t_close)
                         k += 1
                         pos += 1
-                        ov = _swap(reserves, pl, d, a, fee)
+                        ov = swap_nb(reserves, pl, d, a, fee)
                         _write_user(fills, k, s, pools.rollup[pl], pl, pos, EXECUTED, d, j, a,
                                     ov, p, fee, gas, flow, mo, q0, mev_out, t_close)
                         k += 1
                         pos += 1
-                        b = _swap(reserves, pl, 1 - d, o1, fee)
+                        b = swap_nb(reserves, pl, 1 - d, o1, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
                                       ST_BACK, EXECUTED, 1 - d, w, bundle, o1, b, p, fee, gas,
                                       0.0, t_close)
@@ -334,7 +324,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             if not executed:
                 out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
                 if out >= mo:
-                    _swap(reserves, pl, d, a, fee)
+                    swap_nb(reserves, pl, d, a, fee)
                     st = EXECUTED
                     mev_out = out
                 else:
@@ -353,7 +343,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb, gas, race, math.inf, key,
                                             3 * j + 1)
                     if w >= 0:
-                        ob = _swap(reserves, pl, db, ab, fee)
+                        ob = swap_nb(reserves, pl, db, ab, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
                                       ST_BACKRUN, EXECUTED, db, w, -1, ab, ob, p, fee, gas, bid,
                                       t_close)
