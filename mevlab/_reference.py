@@ -308,8 +308,8 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
     return best, bid, n
 
 
-def _value(amount, is_x, p):
-    return amount * p if is_x else amount
+def _value(amount, is_x, px, py):
+    return amount * px if is_x else amount * py
 
 
 def _swap(reserves, pool, direction, a, fee):
@@ -322,10 +322,10 @@ def _swap(reserves, pool, direction, a, fee):
 
 
 def _fill(s, rollup, pool, pos, kind, strategy, status, direction, sender, bundle,
-          a_in, a_out, p, fee, gas, fee_paid, t_close):
+          a_in, a_out, px, py, fee, gas, fee_paid, t_close):
     if status == EXECUTED:
-        value_in = _value(a_in, direction == 0, p)
-        value_out = _value(a_out, direction == 1, p)
+        value_in = _value(a_in, direction == 0, px, py)
+        value_out = _value(a_out, direction == 1, px, py)
         lp_fee_value = fee * value_in
     else:
         value_in = value_out = lp_fee_value = 0.0
@@ -333,24 +333,25 @@ def _fill(s, rollup, pool, pos, kind, strategy, status, direction, sender, bundl
             "sender_kind": kind, "strategy": strategy, "status": status,
             "direction": direction, "sender": sender, "bundle": bundle,
             "amount_in": a_in, "amount_out": a_out, "min_out": math.nan,
-            "standalone_out": math.nan, "mev_out": math.nan, "ext_price": p,
+            "standalone_out": math.nan, "mev_out": math.nan, "ext_price": px / py,
+            "out_price": px if direction == 1 else py,
             "value_in": value_in, "value_out": value_out, "lp_fee_value": lp_fee_value,
             "gas": gas, "fee_paid": fee_paid, "submit_time": math.nan,
             "inclusion_time": t_close}
 
 
-def _user_fill(flow, j, s, rollup, pool, pos, status, direction, a, out, p, fee, gas,
+def _user_fill(flow, j, s, rollup, pool, pos, status, direction, a, out, px, py, fee, gas,
                min_out, standalone_out, mev_out, t_close):
-    row = _fill(s, rollup, pool, pos, USER, 0, status, direction, j, -1, a, out, p, fee, gas,
+    row = _fill(s, rollup, pool, pos, USER, 0, status, direction, j, -1, a, out, px, py, fee, gas,
                 flow.priority_fee[j], t_close)
     row.update(tx=j, min_out=min_out, standalone_out=standalone_out, mev_out=mev_out,
                submit_time=flow.submit_time[j])
     return row
 
 
-def _extraction(s, rollup, pool, searcher, strategy, n_comp, victim, gross, gas, bid):
+def _extraction(s, rollup, pool, searcher, strategy, n_comp, victim, bundle, gross, gas, bid):
     return {"slot": s, "rollup": rollup, "pool": pool, "searcher": searcher,
-            "strategy": strategy, "n_competitors": n_comp, "victim": victim,
+            "strategy": strategy, "n_competitors": n_comp, "victim": victim, "bundle": bundle,
             "gross": gross, "gas": gas, "bid": bid, "net": gross - gas - bid}
 
 
@@ -412,22 +413,23 @@ def run(world, policy_id, params):
 
         # 1. top-of-slot CEX-DEX arbitrage, one winner per pool
         for pl in clock_pools:
-            p = slots.price[s][pools.asset[pl]]
+            px = slots.price[s][pools.tok[pl][0]]
+            py = slots.price[s][pools.tok[pl][1]]
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             rollup = pools.rollup[pl]
-            d, a, _, profit = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
+            d, a, _, profit = optimal_arb(reserves[pl][0], reserves[pl][1], px / py, fee)
             if d < 0:
                 continue
             opp = 3 * n_tx + s * n_pools + pl
-            w, bid, nc = contest(searchers, COL_ARB, profit, gas, race, math.inf, key, opp)
+            w, bid, nc = contest(searchers, COL_ARB, profit * py, gas, race, math.inf, key, opp)
             if w < 0:
                 continue
             out = _swap(reserves, pl, d, a, fee)
             fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_ARB, EXECUTED, d, w, -1,
-                               a, out, p, fee, gas, bid, t_close))
-            extractions.append(_extraction(s, rollup, pl, w, ST_ARB, nc, -1,
-                                           _value(out, d == 1, p) - _value(a, d == 0, p),
+                               a, out, px, py, fee, gas, bid, t_close))
+            extractions.append(_extraction(s, rollup, pl, w, ST_ARB, nc, -1, -1,
+                                           _value(out, d == 1, px, py) - _value(a, d == 0, px, py),
                                            gas, bid))
             pos += 1
 
@@ -441,7 +443,9 @@ def run(world, policy_id, params):
         for m in order:
             j = lo + m
             pl = flow.pool[j]
-            p = slots.price[s][pools.asset[pl]]
+            px = slots.price[s][pools.tok[pl][0]]
+            py = slots.price[s][pools.tok[pl][1]]
+            p = px / py
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             rollup = pools.rollup[pl]
@@ -474,7 +478,7 @@ def run(world, policy_id, params):
                 af, _ = best_frontrun(rin, rout, a, limit, fee, a_max)
                 if af > 0.0:
                     o1, ov, b = sandwich(rin, rout, a, af, fee)
-                    gross = _value(b - af, d == 0, p)
+                    gross = _value(b - af, d == 0, px, py)
                     deadline = flow.t_seq[j] - flow.t_pub[j] if race else math.inf
                     w, bid, nc = contest(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
                                          deadline, key, 3 * j)
@@ -482,20 +486,20 @@ def run(world, policy_id, params):
                         mev_out = amount_out(a, rin, rout, fee)
                         o1 = _swap(reserves, pl, d, af, fee)
                         fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
-                                           w, bundle, af, o1, p, fee, gas, bid, t_close))
+                                           w, bundle, af, o1, px, py, fee, gas, bid, t_close))
                         pos += 1
                         ov = _swap(reserves, pl, d, a, fee)
                         fills.append(_user_fill(flow, j, s, rollup, pl, pos, EXECUTED, d, a, ov,
-                                                p, fee, gas, limit, standalone, mev_out,
+                                                px, py, fee, gas, limit, standalone, mev_out,
                                                 t_close))
                         pos += 1
                         b = _swap(reserves, pl, 1 - d, o1, fee)
                         fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACK, EXECUTED,
-                                           1 - d, w, bundle, o1, b, p, fee, gas, 0.0, t_close))
+                                           1 - d, w, bundle, o1, b, px, py, fee, gas, 0.0,
+                                           t_close))
                         pos += 1
                         extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j,
-                                                       _value(b - af, d == 0, p), 2.0 * gas,
-                                                       bid))
+                                                       bundle, gross, 2.0 * gas, bid))
                         bundle += 1
                         executed = True
 
@@ -508,8 +512,8 @@ def run(world, policy_id, params):
                 else:
                     out = 0.0
                     status = REVERTED
-                fills.append(_user_fill(flow, j, s, rollup, pl, pos, status, d, a, out, p, fee,
-                                        gas, limit, standalone, mev_out, t_close))
+                fills.append(_user_fill(flow, j, s, rollup, pl, pos, status, d, a, out, px, py,
+                                        fee, gas, limit, standalone, mev_out, t_close))
                 pos += 1
                 if status != EXECUTED:
                     continue
@@ -518,15 +522,16 @@ def run(world, policy_id, params):
             if public:
                 db, ab, _, pb = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
                 if db >= 0:
-                    w, bid, nc = contest(searchers, COL_BACKRUN, pb, gas, race, math.inf, key,
-                                         3 * j + 1)
+                    w, bid, nc = contest(searchers, COL_BACKRUN, pb * py, gas, race, math.inf,
+                                         key, 3 * j + 1)
                     if w >= 0:
                         ob = _swap(reserves, pl, db, ab, fee)
                         fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACKRUN, EXECUTED,
-                                           db, w, -1, ab, ob, p, fee, gas, bid, t_close))
+                                           db, w, -1, ab, ob, px, py, fee, gas, bid, t_close))
                         extractions.append(_extraction(
-                            s, rollup, pl, w, ST_BACKRUN, nc, j,
-                            _value(ob, db == 1, p) - _value(ab, db == 0, p), gas, bid))
+                            s, rollup, pl, w, ST_BACKRUN, nc, j, -1,
+                            _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py), gas,
+                            bid))
                         pos += 1
 
     return (_to_records(fills, fill_dt), _to_records(extractions, extraction_dt),

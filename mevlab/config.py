@@ -24,10 +24,12 @@ PRESET_DIR = Path(__file__).resolve().parent.parent / "data" / "presets"
 
 
 # --------------------------------------------------------------------------- field helpers
-def num(default, lo=None, hi=None, *, lo_open=False, hi_open=False, unit="", integer=False):
+def num(default, lo=None, hi=None, *, lo_open=False, hi_open=False, unit="", integer=False,
+        allow_inf=False):
     """A numeric field with its accepted range (checked and reported by name)."""
     return field(default=default, metadata=dict(kind="num", lo=lo, hi=hi, lo_open=lo_open,
-                                                 hi_open=hi_open, unit=unit, integer=integer))
+                                                 hi_open=hi_open, unit=unit, integer=integer,
+                                                 allow_inf=allow_inf))
 
 
 def choice(default, choices):
@@ -76,7 +78,7 @@ def _check_num(v, md):
             v = int(v)
     else:
         v = float(v)
-    if isinstance(v, float) and not math.isfinite(v):
+    if isinstance(v, float) and not math.isfinite(v) and not (md["allow_inf"] and v == math.inf):
         return v, f"got {v!r}; expected {_range_text(md)}"
     lo, hi = md["lo"], md["hi"]
     bad = ((lo is not None and (v < lo or (md["lo_open"] and v == lo)))
@@ -202,12 +204,13 @@ class RollupSpec(_Spec):
 
 @dataclass(frozen=True)
 class PoolSpec(_Spec):
-    """A constant-product pool of ``asset`` (x) against the numeraire (y)."""
+    """A constant-product pool of ``asset`` (x) against ``quote`` (y; the numeraire by default)."""
     rollup: str = text(nonempty=True)
     reserve_x: float = num(1000.0, 0.0, 1e30, lo_open=True, unit="units of the risky asset")
     reserve_y: float = num(3e6, 0.0, 1e30, lo_open=True, unit="numeraire")
     fee: float = num(0.003, 0.0, 1.0, hi_open=True, unit="fraction of the input")
     asset: str = text("ETH", nonempty=True)
+    quote: str = text("")
     weight: float = num(1.0, 0.0, 1e9, lo_open=True,
                         unit="relative share of its rollup's user flow")
 
@@ -282,6 +285,10 @@ class Scenario(_Spec):
     mempool: str = choice("public", ("public", "private"))
     description: str = text("")
     sources: tuple = text((), many=True)
+    numeraire: str = text("USDC", nonempty=True)
+    searcher: str = choice("closed_form", ("closed_form", "convex", "dual"))
+    router_inventory: float = num(math.inf, 0.0, None, unit="numeraire per token the router's "
+                                  "arbitrage may go short (inf: CEX-DEX arbitrage)", allow_inf=True)
 
     def _check(self):
         p = []
@@ -297,11 +304,17 @@ class Scenario(_Spec):
             p.append(("pools", "expected at least one pool"))
         rnames = {r.name for r in self.rollups}
         anames = {a.name for a in self.assets}
+        if self.numeraire in anames:
+            p.append(("numeraire", f"{self.numeraire!r} is also the name of an asset"))
         for i, pl in enumerate(self.pools):
             if pl.rollup not in rnames:
                 p.append((f"pools[{i}].rollup", f"got {pl.rollup!r}; expected one of {sorted(rnames)}"))
             if pl.asset not in anames:
                 p.append((f"pools[{i}].asset", f"got {pl.asset!r}; expected one of {sorted(anames)}"))
+            quotes = sorted(anames - {pl.asset}) + [self.numeraire]
+            if pl.quote not in ("", *quotes):
+                p.append((f"pools[{i}].quote", f"got {pl.quote!r}; expected one of {quotes} "
+                                               "(empty: the numeraire)"))
         pooled = {pl.rollup for pl in self.pools}
         for i, r in enumerate(self.rollups):
             if r.name not in pooled and self.users.rate > 0:
@@ -309,6 +322,16 @@ class Scenario(_Spec):
         return p
 
     # ---------------------------------------------------------------- derived
+    @property
+    def tokens(self) -> list[str]:
+        """Token names; index 0 is the numeraire, then the assets in order."""
+        return [self.numeraire] + [a.name for a in self.assets]
+
+    def pool_tokens(self) -> list[tuple[int, int]]:
+        """``(x, y)`` token indices of every pool (see :attr:`tokens`)."""
+        t = self.tokens
+        return [(t.index(p.asset), t.index(p.quote or self.numeraire)) for p in self.pools]
+
     @property
     def slot_time(self) -> float:
         """Shared-sequencer slot length (s): the fastest rollup's block time."""

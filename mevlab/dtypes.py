@@ -23,7 +23,8 @@ fill_dt = np.dtype([
     ("min_out", np.float64),
     ("standalone_out", np.float64),  # users: output at the pre-slot pool state
     ("mev_out", np.float64),         # users: output had the searcher not front-run
-    ("ext_price", np.float64),   # numeraire per unit of risky asset
+    ("ext_price", np.float64),   # external price of the pool's x in its y token
+    ("out_price", np.float64),   # numeraire per unit of the received token
     ("value_in", np.float64),
     ("value_out", np.float64),
     ("lp_fee_value", np.float64),
@@ -43,6 +44,7 @@ extraction_dt = np.dtype([
     ("strategy", np.int8),
     ("n_competitors", np.int32),
     ("victim", np.int64),        # user tx index or -1
+    ("bundle", np.int64),        # bundle id of multi-leg trades, -1 if none
     ("gross", np.float64),       # numeraire, before gas and bid
     ("gas", np.float64),
     ("bid", np.float64),

@@ -39,12 +39,12 @@ class Slots(NamedTuple):
     ptr: np.ndarray      # (n_slots + 1,) CSR offsets into the flow
     clock: np.ndarray    # (n_slots,)
     t_close: np.ndarray  # (n_slots,) s
-    price: np.ndarray    # (n_slots, n_assets) numeraire per unit
+    price: np.ndarray    # (n_slots, n_tokens) numeraire per unit; column 0 is the numeraire
 
 
 class Pools(NamedTuple):
     fee: np.ndarray
-    asset: np.ndarray
+    tok: np.ndarray       # (n_pools, 2) token index of x and y
     rollup: np.ndarray
     gas: np.ndarray       # numeraire per swap
     clock_ptr: np.ndarray
@@ -94,7 +94,8 @@ def prepare(scn, seed, flow=None) -> World:
     df = generate(scn, r_flow) if flow is None else read_flow(flow, scn, r_flow)
     horizon = max(scn.duration, float(df["t_seq"].max()) if len(df) else 0.0)
     clocks = build_clocks(scn, horizon)
-    prices = price_path(scn, clocks.slot_t_close, r_price)
+    prices = np.ones((len(clocks.slot_t_close), 1 + len(scn.assets)))
+    prices[:, 1:] = price_path(scn, clocks.slot_t_close, r_price)
     if flow is None:
         to_token_units(scn, df, clocks.slot_t_close, prices)
     df["tie_u"] = r_tie.uniform(size=len(df))
@@ -116,14 +117,13 @@ def prepare(scn, seed, flow=None) -> World:
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_close, prices)
 
     rnames = [r.name for r in scn.rollups]
-    anames = [a.name for a in scn.assets]
     p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)
     p_clock = clocks.rollup_clock[p_rollup]
     order = np.argsort(p_clock, kind="stable")
     clock_ptr = np.zeros(len(clocks.period) + 1, np.int64)
     np.cumsum(np.bincount(p_clock, minlength=len(clocks.period)), out=clock_ptr[1:])
     pools = Pools(np.array([p.fee for p in scn.pools]),
-                  np.array([anames.index(p.asset) for p in scn.pools], np.int64),
+                  np.array(scn.pool_tokens(), np.int64).reshape(-1, 2),
                   p_rollup,
                   np.array([scn.rollups[r].gas_cost for r in p_rollup], float),
                   clock_ptr, order.astype(np.int64))
@@ -137,30 +137,76 @@ def prepare(scn, seed, flow=None) -> World:
     return World(fl, slots, pools, srch, reserves0, key, df, clocks)
 
 
-def run(world: World, policy, params: np.ndarray):
+def make_router(scn):
+    """The scenario's solver-based searcher, or None for the closed-form one."""
+    if scn.searcher == "closed_form":
+        return None
+    from ..searcher.routing import ConvexRouter, DualRouter
+    cls = ConvexRouter if scn.searcher == "convex" else DualRouter
+    return cls(scn.pool_tokens(), len(scn.tokens))
+
+
+def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf):
     """Run the slot-loop kernel for ``policy``.
+
+    With a ``router`` (:class:`~mevlab.searcher.ConvexRouter` or
+    :class:`~mevlab.searcher.DualRouter`) the top-of-slot arbitrage of every
+    slot is the router's joint trade over the pools of the slot's clock
+    (one bundle, atomic), solved from Python between single-slot kernel calls;
+    a slot whose solve is not optimal falls back to the per-pool closed form
+    and is counted in ``router_stats``.
 
     Returns
     -------
     fills : ndarray of :data:`~mevlab.dtypes.fill_dt`
     extractions : ndarray of :data:`~mevlab.dtypes.extraction_dt`
     reserves : ndarray (n_pools, 2), final pool state
+    router_stats : dict
     """
     n_tx = len(world.flow.t_seq)
+    n_slots = len(world.slots.t_close)
+    n_pools = len(world.reserves0)
     arb_rows = int(np.sum(np.diff(world.pools.clock_ptr)[world.slots.clock]))
     worst_f = 4 * n_tx + arb_rows
     worst_e = 2 * n_tx + arb_rows
+    no_plan = np.zeros((n_pools, 2))
     # a realistic first guess; the worst case only if a run overflows it
     for cap_f, cap_e in ((min(worst_f, 2 * n_tx + arb_rows + 64),
                           min(worst_e, n_tx + arb_rows + 64)), (worst_f, worst_e)):
         reserves = world.reserves0.copy()
         fills = np.zeros(cap_f, fill_dt)
         ext = np.zeros(cap_e, extraction_dt)
-        k, e = run_nb(world.flow, world.slots, world.pools, world.searchers,
-                      policy.policy_id, params, world.key, reserves, fills, ext)
+        state = np.zeros(3, np.int64)
+        stats = {"solves": 0, "failures": 0, "solve_time_s": 0.0}
+        args = (world.flow, world.slots, world.pools, world.searchers, policy.policy_id, params,
+                world.key, reserves, fills, ext, state)
+        if router is None:
+            k, e = run_nb(*args, 0, n_slots, no_plan, np.nan)
+        else:
+            for s in range(n_slots):
+                plan, gross = _route(world, router, reserves, s, inventory, stats)
+                k, e = run_nb(*args, s, s + 1, plan, gross)
+                if k < 0:
+                    break
         if k == -2:
             raise ValueError(f"policy {policy.name!r} has policy_id {policy.policy_id}, "
                              "which no ordering kernel implements")
         if k >= 0:
-            return fills[:k], ext[:e], reserves
+            return fills[:k], ext[:e], reserves, stats
     raise RuntimeError("engine buffers overflowed at their worst-case size (a bug)")
+
+
+def _route(world, router, reserves, s, inventory, stats):
+    """The router's top-of-slot plan for slot ``s``: (tendered (n_pools, 2), gross numeraire)."""
+    c = world.slots.clock[s]
+    pools = world.pools
+    mask = np.zeros(len(reserves), bool)
+    mask[pools.clock_idx[pools.clock_ptr[c]:pools.clock_ptr[c + 1]]] = True
+    res = router.solve(reserves, pools.fee, world.slots.price[s], reachable=mask,
+                       inventory=inventory)
+    stats["solves"] += 1
+    stats["solve_time_s"] += res.solve_time
+    if not res.optimal:
+        stats["failures"] += 1
+        return np.zeros_like(reserves), np.nan     # per-pool closed form for this slot
+    return res.tendered, res.profit

@@ -130,13 +130,14 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
 
 
 @njit(cache=True)
-def _value(amount, is_x, p):
-    return amount * p if is_x else amount
+def _value(amount, is_x, px, py):
+    """Numeraire value of ``amount`` of the pool's x (``is_x``) or y token."""
+    return amount * px if is_x else amount * py
 
 
 @njit(cache=True)
 def write_fill_nb(fills, k, s, rollup, pool, pos, kind, strat, status, direction, sender,
-                  bundle, a_in, a_out, p, fee, gas, fee_paid, t_close):
+                  bundle, a_in, a_out, px, py, fee, gas, fee_paid, t_close):
     """Fill the common fields of row ``k``; user-only fields are set by the caller."""
     r = fills[k]
     r.id = k
@@ -156,10 +157,11 @@ def write_fill_nb(fills, k, s, rollup, pool, pos, kind, strat, status, direction
     r.min_out = np.nan
     r.standalone_out = np.nan
     r.mev_out = np.nan
-    r.ext_price = p
+    r.ext_price = px / py
+    r.out_price = px if direction == 1 else py
     if status == EXECUTED:
-        r.value_in = _value(a_in, direction == 0, p)
-        r.value_out = _value(a_out, direction == 1, p)
+        r.value_in = _value(a_in, direction == 0, px, py)
+        r.value_out = _value(a_out, direction == 1, px, py)
         r.lp_fee_value = fee * r.value_in
     else:
         r.value_in = 0.0
@@ -172,10 +174,11 @@ def write_fill_nb(fills, k, s, rollup, pool, pos, kind, strat, status, direction
 
 
 @njit(cache=True)
-def write_extraction_nb(ext, e, s, rollup, pool, searcher, strat, n_comp, victim, gross, gas,
-                        bid):
+def write_extraction_nb(ext, e, s, rollup, pool, searcher, strat, n_comp, victim, bundle,
+                        gross, gas, bid):
     r = ext[e]
     r.id = e
+    r.bundle = bundle
     r.slot = s
     r.rollup = rollup
     r.pool = pool
@@ -190,10 +193,16 @@ def write_extraction_nb(ext, e, s, rollup, pool, searcher, strat, n_comp, victim
 
 
 @njit(cache=True)
-def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fills, ext):
-    """Simulate every slot in order; returns ``(n_fills, n_extractions)``.
+def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fills, ext, state,
+           s_lo, s_hi, plan, plan_gross):
+    """Simulate slots ``s_lo..s_hi-1`` in order; returns ``(n_fills, n_extractions)``.
 
-    ``reserves`` (n_pools, 2) is updated in place. Returns ``(-1, -1)`` if a
+    ``reserves`` (n_pools, 2) is updated in place; ``state`` (int64[3]: rows
+    of fills and extractions written so far, next bundle id) carries the run
+    across calls. If ``plan_gross`` is finite, the top-of-slot arbitrage of
+    slot ``s_lo`` is the router's bundle ``plan`` (n_pools, 2: amounts
+    tendered per pool and side), worth ``plan_gross`` numeraire at external
+    prices, instead of the per-pool closed form. Returns ``(-1, -1)`` if a
     buffer is too small (the caller retries with the worst-case size) and
     ``(-2, -2)`` if ``policy_id`` is not a known ordering kernel.
     """
@@ -205,14 +214,14 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     cap_f = fills.shape[0]
     cap_e = ext.shape[0]
     max_n = 0
-    for s in range(n_slots):
+    for s in range(s_lo, s_hi):
         max_n = max(max_n, slots.ptr[s + 1] - slots.ptr[s])
     perm = np.empty(max(max_n, 1), np.int64)
     pre = reserves.copy()
-    k = 0
-    e = 0
-    bundle = 0
-    for s in range(n_slots):
+    k = state[0]
+    e = state[1]
+    bundle = state[2]
+    for s in range(s_lo, s_hi):
         c = slots.clock[s]
         t_close = slots.t_close[s]
         pos = 0
@@ -220,29 +229,73 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             pl = pools.clock_idx[q]
             pre[pl, 0] = reserves[pl, 0]
             pre[pl, 1] = reserves[pl, 1]
-        # 1. top-of-slot CEX-DEX arbitrage
-        for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
-            pl = pools.clock_idx[q]
-            p = slots.price[s, pools.asset[pl]]
-            fee = pools.fee[pl]
-            gas = pools.gas[pl]
-            d, a, o, prof = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
-            if d < 0:
-                continue
-            opp = 3 * n_tx + s * n_pools + pl
-            w, bid, nc = contest_nb(searchers, COL_ARB, prof, gas, race, math.inf, key, opp)
-            if w < 0:
-                continue
-            if k >= cap_f or e >= cap_e:
-                return -1, -1
-            out = swap_nb(reserves, pl, d, a, fee)
-            write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED, d,
-                          w, -1, a, out, p, fee, gas, bid, t_close)
-            write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, nc, -1,
-                                _value(out, d == 1, p) - _value(a, d == 0, p), gas, bid)
-            k += 1
-            e += 1
-            pos += 1
+        # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
+        if s == s_lo and math.isfinite(plan_gross):
+            gas_total = 0.0
+            n_legs = 0
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                if plan[pl, 0] > 0.0 or plan[pl, 1] > 0.0:
+                    gas_total += pools.gas[pl]
+                    n_legs += 1
+            w = -1
+            if n_legs > 0:
+                w, bid, nc = contest_nb(searchers, COL_ARB, plan_gross, gas_total, race,
+                                        math.inf, key, 3 * n_tx + s * n_pools)
+            if w >= 0:
+                if k + n_legs > cap_f or e + n_legs > cap_e:
+                    return -1, -1
+                first = True
+                for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                    pl = pools.clock_idx[q]
+                    d = 0 if plan[pl, 0] > 0.0 else 1
+                    a = plan[pl, d]
+                    if not a > 0.0:
+                        continue
+                    px = slots.price[s, pools.tok[pl, 0]]
+                    py = slots.price[s, pools.tok[pl, 1]]
+                    fee = pools.fee[pl]
+                    gas = pools.gas[pl]
+                    leg_bid = bid if first else 0.0
+                    out = swap_nb(reserves, pl, d, a, fee)
+                    write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB,
+                                  EXECUTED, d, w, bundle, a, out, px, py, fee, gas, leg_bid,
+                                  t_close)
+                    write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB,
+                                        nc if first else 0, -1, bundle,
+                                        _value(out, d == 1, px, py) - _value(a, d == 0, px, py),
+                                        gas, leg_bid)
+                    first = False
+                    k += 1
+                    e += 1
+                    pos += 1
+                bundle += 1
+        else:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                px = slots.price[s, pools.tok[pl, 0]]
+                py = slots.price[s, pools.tok[pl, 1]]
+                fee = pools.fee[pl]
+                gas = pools.gas[pl]
+                d, a, o, prof = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], px / py, fee)
+                if d < 0:
+                    continue
+                opp = 3 * n_tx + s * n_pools + pl
+                w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, math.inf, key,
+                                        opp)
+                if w < 0:
+                    continue
+                if k >= cap_f or e >= cap_e:
+                    return -1, -1
+                out = swap_nb(reserves, pl, d, a, fee)
+                write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED,
+                              d, w, -1, a, out, px, py, fee, gas, bid, t_close)
+                write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, nc, -1, -1,
+                                    _value(out, d == 1, px, py) - _value(a, d == 0, px, py),
+                                    gas, bid)
+                k += 1
+                e += 1
+                pos += 1
         # 2. ordering
         lo = slots.ptr[s]
         hi = slots.ptr[s + 1]
@@ -254,7 +307,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
         for m in range(n):
             j = lo + perm[m]
             pl = flow.pool[j]
-            p = slots.price[s, pools.asset[pl]]
+            px = slots.price[s, pools.tok[pl, 0]]
+            py = slots.price[s, pools.tok[pl, 1]]
+            p = px / py
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             d = flow.direction[j]
@@ -286,7 +341,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
                 if af > 0.0:
                     o1, ov, b = sandwich_nb(rin, rout, a, af, fee)
-                    gross = _value(b - af, d == 0, p)
+                    gross = _value(b - af, d == 0, px, py)
                     deadline = flow.t_seq[j] - flow.t_pub[j] if race else math.inf
                     w, bid, nc = contest_nb(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
                                             deadline, key, 3 * j)
@@ -294,23 +349,23 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         mev_out = amount_out_nb(a, rin, rout, fee)
                         o1 = swap_nb(reserves, pl, d, af, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_FRONT, EXECUTED, d, w, bundle, af, o1, p, fee, gas,
-                                      bid, t_close)
+                                      ST_FRONT, EXECUTED, d, w, bundle, af, o1, px, py, fee,
+                                      gas, bid, t_close)
                         k += 1
                         pos += 1
                         ov = swap_nb(reserves, pl, d, a, fee)
                         _write_user(fills, k, s, pools.rollup[pl], pl, pos, EXECUTED, d, j, a,
-                                    ov, p, fee, gas, flow, mo, q0, mev_out, t_close)
+                                    ov, px, py, fee, gas, flow, mo, q0, mev_out, t_close)
                         k += 1
                         pos += 1
                         b = swap_nb(reserves, pl, 1 - d, o1, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_BACK, EXECUTED, 1 - d, w, bundle, o1, b, p, fee, gas,
-                                      0.0, t_close)
+                                      ST_BACK, EXECUTED, 1 - d, w, bundle, o1, b, px, py, fee,
+                                      gas, 0.0, t_close)
                         k += 1
                         pos += 1
                         write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_FRONT, nc, j,
-                                            _value(b - af, d == 0, p), 2.0 * gas, bid)
+                                            bundle, gross, 2.0 * gas, bid)
                         e += 1
                         bundle += 1
                         executed = True
@@ -330,8 +385,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 else:
                     out = 0.0
                     st = REVERTED
-                _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, d, j, a, out, p, fee,
-                            gas, flow, mo, q0, mev_out, t_close)
+                _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, d, j, a, out, px, py,
+                            fee, gas, flow, mo, q0, mev_out, t_close)
                 k += 1
                 pos += 1
                 if st != EXECUTED:
@@ -340,26 +395,30 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             if public:
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
                 if db >= 0:
-                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb, gas, race, math.inf, key,
-                                            3 * j + 1)
+                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race, math.inf,
+                                            key, 3 * j + 1)
                     if w >= 0:
                         ob = swap_nb(reserves, pl, db, ab, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_BACKRUN, EXECUTED, db, w, -1, ab, ob, p, fee, gas, bid,
-                                      t_close)
+                                      ST_BACKRUN, EXECUTED, db, w, -1, ab, ob, px, py, fee, gas,
+                                      bid, t_close)
                         write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_BACKRUN, nc,
-                                            j, _value(ob, db == 1, p) - _value(ab, db == 0, p),
+                                            j, -1,
+                                            _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
                                             gas, bid)
                         k += 1
                         e += 1
                         pos += 1
+    state[0] = k
+    state[1] = e
+    state[2] = bundle
     return k, e
 
 
 @njit(cache=True)
-def _write_user(fills, k, s, rollup, pl, pos, st, d, j, a, out, p, fee, gas, flow, mo, q0,
+def _write_user(fills, k, s, rollup, pl, pos, st, d, j, a, out, px, py, fee, gas, flow, mo, q0,
                 mev_out, t_close):
-    write_fill_nb(fills, k, s, rollup, pl, pos, USER, 0, st, d, j, -1, a, out, p, fee, gas,
+    write_fill_nb(fills, k, s, rollup, pl, pos, USER, 0, st, d, j, -1, a, out, px, py, fee, gas,
                   flow.priority_fee[j], t_close)
     r = fills[k]
     r.tx = j

@@ -13,7 +13,8 @@ from ..metrics import gini, hhi
 
 FILL_COLUMNS = ("id", "slot", "rollup", "pool", "position", "sender_kind", "sender", "strategy",
                 "bundle", "tx", "direction", "amount_in", "amount_out", "price", "status",
-                "min_out", "standalone_out", "mev_out", "ext_price", "value_in", "value_out",
+                "min_out", "standalone_out", "mev_out", "ext_price", "out_price", "value_in",
+                "value_out",
                 "lp_fee_value", "gas", "fee_paid", "submit_time", "inclusion_time",
                 "inclusion_delay")
 
@@ -108,7 +109,7 @@ class Result:
         e = self.extractions
         users = f[f["sender_kind"] == "user"]
         ex = users["status"] == "executed"
-        out_val = lambda amt: np.where(users["direction"] == 0, amt, amt * users["ext_price"])
+        out_val = lambda amt: amt * users["out_price"]
         standalone = np.where(ex, users["value_in"] - out_val(users["standalone_out"]), 0.0)
         mev_loss = np.where(ex, out_val(users["mev_out"] - users["amount_out"]), 0.0)
         actual = np.where(ex, users["value_in"] - users["value_out"], 0.0)

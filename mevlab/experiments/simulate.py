@@ -57,12 +57,13 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
     t0 = time.perf_counter()
     world = engine.prepare(scn, seed, flow=flow)
     t1 = time.perf_counter()
-    fills, ext, reserves = engine.run(world, pol, pol.params(scn))
+    fills, ext, reserves, router_stats = engine.run(world, pol, pol.params(scn),
+                                                    engine.make_router(scn), scn.router_inventory)
     t2 = time.perf_counter()
     meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "policy": pol.name,
             "seed": seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy,
-            "versions": versions(), "replayed": flow is not None,
-            "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
+            "versions": versions(), "replayed": flow is not None, "searcher": scn.searcher,
+            "router": router_stats, "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
     return Result(scn, pol.name, meta["seed"], fills, ext, world.flow_table, reserves,
                   world.reserves0, meta)
 

@@ -72,17 +72,18 @@ def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def to_token_units(scn, df: pd.DataFrame, price_times: np.ndarray, prices: np.ndarray):
-    """Convert numeraire sizes of ``sell_x`` rows to units of x, in place.
+    """Convert numeraire sizes to units of the tendered token, in place.
 
     Uses the last external price known at submission (the last slot close at
     or before ``submit_time``; the initial price before the first close).
+    ``prices`` is (n_times, n_tokens) with the numeraire in column 0.
     """
-    asset = np.array([_asset_index(scn, p.asset) for p in scn.pools])[df["pool"].to_numpy()]
+    toks = np.array(scn.pool_tokens())[df["pool"].to_numpy()]          # (n, 2)
+    tok_in = toks[np.arange(len(df)), df["direction"].to_numpy().astype(int)]
     known = np.searchsorted(price_times, df["submit_time"].to_numpy(), side="right") - 1
-    s0 = np.array([a.price for a in scn.assets])
-    p_known = np.where(known >= 0, prices[np.maximum(known, 0), asset], s0[asset])
-    sell_x = df["direction"].to_numpy() == 0
-    df.loc[sell_x, "amount_in"] = df["amount_in"].to_numpy()[sell_x] / p_known[sell_x]
+    p0 = np.array([1.0] + [a.price for a in scn.assets])
+    p_known = np.where(known >= 0, prices[np.maximum(known, 0), tok_in], p0[tok_in])
+    df["amount_in"] = df["amount_in"].to_numpy() / p_known
     return df
 
 
@@ -99,5 +100,3 @@ def _rollup_index(scn, name):
     return [r.name for r in scn.rollups].index(name)
 
 
-def _asset_index(scn, name):
-    return [a.name for a in scn.assets].index(name)

@@ -157,3 +157,60 @@ def best_frontrun_nb(rin, rout, v, m, fee, a_max):
     if best_p <= 0.0:
         return 0.0, 0.0
     return best_a, best_p
+
+
+@njit(cache=True)
+def two_pool_arb_nb(xa, ya, xb, yb, fee_a, fee_b):
+    """Optimal inventory-free arbitrage between two pools of one pair.
+
+    Tender ``dy`` of y into pool A, receive x, sell it all into pool B. The
+    composition of two CPMMs is ``K dy / (L + M dy)`` with
+    ``K = g_a g_b x_a y_b``, ``L = x_b y_a``, ``M = g_a (x_b + g_b x_a)``, so
+
+    .. math:: dy^* = (\\sqrt{K L} - L) / M, \\qquad \\text{profitable iff } K > L.
+
+    Returns ``(dy, x_mid, y_out, profit)`` in token units (profit in y); zeros
+    if buying in A and selling in B does not pay (try the pools swapped).
+    """
+    ga = 1.0 - fee_a
+    gb = 1.0 - fee_b
+    k = ga * gb * xa * yb
+    ll = xb * ya
+    if k <= ll:
+        return 0.0, 0.0, 0.0, 0.0
+    m = ga * (xb + gb * xa)
+    dy = (math.sqrt(k * ll) - ll) / m
+    xm = amount_out_nb(dy, ya, xa, fee_a)
+    yo = amount_out_nb(xm, xb, yb, fee_b)
+    return dy, xm, yo, yo - dy
+
+
+@njit(cache=True)
+def arb_at_prices_nb(reserves, fees, tok, nu, tendered, received):
+    """Per-pool closed-form arbitrage at token prices ``nu``; the dual oracle.
+
+    For each pool, the trade that maximises the value at ``nu`` of what it
+    receives minus what it tenders (Diamandis et al. 2023, §3: the
+    arbitrage problem, in closed form for a CPMM). Writes the trades into
+    ``tendered``/``received`` (n_pools, 2, pool token order).
+
+    Returns
+    -------
+    value : float
+        Sum of the pools' arbitrage values at ``nu``.
+    """
+    total = 0.0
+    for i in range(reserves.shape[0]):
+        a = tok[i, 0]
+        b = tok[i, 1]
+        d, amt_in, amt_out, prof = optimal_arb_nb(reserves[i, 0], reserves[i, 1],
+                                                  nu[a] / nu[b], fees[i])
+        tendered[i, 0] = 0.0
+        tendered[i, 1] = 0.0
+        received[i, 0] = 0.0
+        received[i, 1] = 0.0
+        if d >= 0:
+            tendered[i, d] = amt_in
+            received[i, 1 - d] = amt_out
+            total += prof * nu[b]
+    return total

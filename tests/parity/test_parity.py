@@ -193,7 +193,7 @@ def test_engine_matches_twin(scenario, worlds, policy_name, seed):
     world = worlds[seed]
     policy = get_policy(policy_name)
     params = policy.params(scenario)
-    fills, ext, reserves = engine.run(world, policy, params)
+    fills, ext, reserves, _ = engine.run(world, policy, params)
     fills_ref, ext_ref, reserves_ref = ref.run(world, policy.policy_id, params)
 
     _assert_records_match(fills, fills_ref, "fills")
