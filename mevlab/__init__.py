@@ -5,16 +5,20 @@
 >>> res = ml.simulate(scn, policy="fcfs", seed=7)
 >>> df = ml.compare(scn, policies=["fcfs", "priority"], seeds=range(4))
 """
-from . import amm, flow, metrics, policies, searcher
-from .config import (AssetSpec, LatencySpec, PoolSpec, RollupSpec, Scenario, SearcherSpec,
-                     UserFlowSpec, list_presets)
-from .errors import ConfigError
-from .experiments import Result, compare, plot_value_flow, simulate
-from .policies import Policy, check_policy, list_policies
+from ._cache import ensure_fresh_cache
+
+ensure_fresh_cache()   # before any kernel is loaded from the on-disk cache
+
+from . import amm, enums, flow, metrics, policies, searcher  # noqa: E402
+from .config import (AssetSpec, LatencySpec, PoolSpec, RollupSpec, Scenario,  # noqa: E402
+                     SearcherSpec, UserFlowSpec, list_presets)
+from .errors import ConfigError  # noqa: E402
+from .experiments import Result, compare, plot_value_flow, simulate  # noqa: E402
+from .policies import Policy, check_policy, list_policies  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["AssetSpec", "ConfigError", "LatencySpec", "Policy", "PoolSpec", "Result",
            "RollupSpec", "Scenario", "SearcherSpec", "UserFlowSpec", "amm", "check_policy",
-           "compare", "flow", "list_policies", "list_presets", "metrics", "plot_value_flow",
-           "policies", "searcher", "simulate"]
+           "compare", "enums", "flow", "list_policies", "list_presets", "metrics",
+           "plot_value_flow", "policies", "searcher", "simulate"]

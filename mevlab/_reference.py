@@ -275,7 +275,8 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
         Number of competitors.
     """
     best = -1
-    best_key = math.inf
+    best_t = math.inf
+    best_u = math.inf
     top = -math.inf
     second = 0.0
     n = 0
@@ -286,21 +287,22 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
         if value <= 0.0:
             continue
         u = uniform(key, opp, i)
+        t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
+        if t >= deadline:
+            continue
+        n += 1
         if race:
-            t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
-            if t >= deadline:
-                continue
-            n += 1
-            if t < best_key:
-                best_key = t
+            # first arrival wins; exact ties (no jitter) go to the smaller draw
+            if t < best_t or (t == best_t and u < best_u):
+                best_t = t
+                best_u = u
                 best = i
         else:
-            n += 1
-            if value > top or (value == top and u < best_key):
+            if value > top or (value == top and u < best_u):
                 if best >= 0:
                     second = max(second, top)
                 top = value
-                best_key = u
+                best_u = u
                 best = i
             else:
                 second = max(second, value)
@@ -405,6 +407,7 @@ def run(world, policy_id, params):
     for s in range(n_slots):
         clock = slots.clock[s]
         t_close = slots.t_close[s]
+        window = t_close - slots.t_open[s]   # searchers see the slot's price at its open
         clock_pools = [pools.clock_idx[q]
                        for q in range(pools.clock_ptr[clock], pools.clock_ptr[clock + 1])]
         pos = 0
@@ -422,7 +425,7 @@ def run(world, policy_id, params):
             if d < 0:
                 continue
             opp = 3 * n_tx + s * n_pools + pl
-            w, bid, nc = contest(searchers, COL_ARB, profit * py, gas, race, math.inf, key, opp)
+            w, bid, nc = contest(searchers, COL_ARB, profit * py, gas, race, window, key, opp)
             if w < 0:
                 continue
             out = _swap(reserves, pl, d, a, fee)
@@ -479,7 +482,9 @@ def run(world, policy_id, params):
                 if af > 0.0:
                     o1, ov, b = sandwich(rin, rout, a, af, fee)
                     gross = _value(b - af, d == 0, px, py)
-                    deadline = flow.t_seq[j] - flow.t_pub[j] if race else math.inf
+                    deadline = t_close - flow.t_pub[j]
+                    if race:   # a front-run must also beat its victim
+                        deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
                     w, bid, nc = contest(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
                                          deadline, key, 3 * j)
                     if w >= 0 and ov >= limit:
@@ -522,7 +527,7 @@ def run(world, policy_id, params):
             if public:
                 db, ab, _, pb = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
                 if db >= 0:
-                    w, bid, nc = contest(searchers, COL_BACKRUN, pb * py, gas, race, math.inf,
+                    w, bid, nc = contest(searchers, COL_BACKRUN, pb * py, gas, race, t_close - flow.t_pub[j],
                                          key, 3 * j + 1)
                     if w >= 0:
                         ob = _swap(reserves, pl, db, ab, fee)

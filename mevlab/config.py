@@ -233,10 +233,12 @@ class UserFlowSpec(_Spec):
         object.__setattr__(self, "tolerance_weights", w)
         if not tol or not all(isinstance(t, (int, float)) and 0 < t < 1 for t in tol):
             p.append(("tolerances", f"got {list(tol)}; expected a non-empty list of numbers in (0, 1)"))
-        if len(w) != len(tol) or not all(isinstance(x, (int, float)) and x >= 0 for x in w) \
-                or not sum(w) > 0:
+        if len(w) != len(tol) or not all(isinstance(x, (int, float)) and math.isfinite(x)
+                                         and x >= 0 for x in w) \
+                or not 0 < sum(w) < math.inf:
             p.append(("tolerance_weights",
-                      f"got {list(w)}; expected {len(tol)} non-negative numbers with a positive sum"))
+                      f"got {list(w)}; expected {len(tol)} finite non-negative numbers with a "
+                      "positive sum"))
         return p
 
 

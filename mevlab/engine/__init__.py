@@ -15,7 +15,7 @@ import pandas as pd
 from ..dtypes import extraction_dt, fill_dt
 from ..flow.replay import read_flow
 from ..flow.synthetic import generate, price_path, to_token_units
-from ..sequencing.clocks import Clocks, assign_slots, build_clocks
+from ..sequencing.clocks import Clocks, assign_slots, build_clocks, price_grid
 from .nb import run_nb
 
 STRATEGY_COLUMNS = ("arbitrage", "backrun", "sandwich")
@@ -38,8 +38,9 @@ class Flow(NamedTuple):
 class Slots(NamedTuple):
     ptr: np.ndarray      # (n_slots + 1,) CSR offsets into the flow
     clock: np.ndarray    # (n_slots,)
+    t_open: np.ndarray   # (n_slots,) s
     t_close: np.ndarray  # (n_slots,) s
-    price: np.ndarray    # (n_slots, n_tokens) numeraire per unit; column 0 is the numeraire
+    price: np.ndarray    # (n_slots, n_tokens) numeraire per unit at the slot's open; column 0 = 1
 
 
 class Pools(NamedTuple):
@@ -90,14 +91,20 @@ def prepare(scn, seed, flow=None) -> World:
         An order-flow table to replay instead of the synthetic generator.
     """
     ss = seed_sequence(seed)
+    # spawn from a copy: spawning advances a SeedSequence, and the caller's object must
+    # give the same run every time it is passed in
+    ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
     r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in ss.spawn(4))
     df = generate(scn, r_flow) if flow is None else read_flow(flow, scn, r_flow)
     horizon = max(scn.duration, float(df["t_seq"].max()) if len(df) else 0.0)
     clocks = build_clocks(scn, horizon)
-    prices = np.ones((len(clocks.slot_t_close), 1 + len(scn.assets)))
-    prices[:, 1:] = price_path(scn, clocks.slot_t_close, r_price)
+    # one price path for both topologies: drawn on the union of every clock's slot opens
+    grid = price_grid(scn, horizon)
+    path = np.ones((len(grid), 1 + len(scn.assets)))
+    path[:, 1:] = price_path(scn, grid, r_price)
+    prices = path[np.searchsorted(grid, clocks.slot_t_open, side="right") - 1]
     if flow is None:
-        to_token_units(scn, df, clocks.slot_t_close, prices)
+        to_token_units(scn, df, grid, path)
     df["tie_u"] = r_tie.uniform(size=len(df))
     tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
     df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
@@ -114,7 +121,8 @@ def prepare(scn, seed, flow=None) -> World:
               col("amount_in", np.float64), col("tolerance", np.float64), min_out,
               col("priority_fee", np.float64), col("informed", np.bool_),
               col("tie_u", np.float64))
-    slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_close, prices)
+    slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_open,
+                  clocks.slot_t_close, prices)
 
     rnames = [r.name for r in scn.rollups]
     p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)

@@ -80,8 +80,10 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
     race : bool
         Latency race (True) or bid auction (False).
     deadline : float
-        Race only: latest admissible arrival delay after the searcher sees the
-        opportunity (s); ``inf`` if none.
+        Latest admissible arrival delay after the searcher sees the
+        opportunity (s), in both modes: a trade must reach the sequencer
+        before the slot closes (and, for a front-run in a race, before its
+        victim). A searcher's delay is its latency plus an exponential jitter.
     key, opp : int
         Seed and opportunity id for the per-searcher jitter draws.
 
@@ -96,7 +98,8 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
     """
     ns = searchers.latency.shape[0]
     best = -1
-    best_key = math.inf
+    best_t = math.inf
+    best_u = math.inf
     top = -math.inf
     second = 0.0
     n = 0
@@ -107,21 +110,22 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
         if v <= 0.0:
             continue
         u = uniform_nb(key, opp, i)
+        t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
+        if t >= deadline:
+            continue
+        n += 1
         if race:
-            t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
-            if t >= deadline:
-                continue
-            n += 1
-            if t < best_key:
-                best_key = t
+            # first arrival wins; exact ties (no jitter) go to the smaller draw
+            if t < best_t or (t == best_t and u < best_u):
+                best_t = t
+                best_u = u
                 best = i
         else:
-            n += 1
-            if v > top or (v == top and u < best_key):
+            if v > top or (v == top and u < best_u):
                 if best >= 0:
                     second = max(second, top)
                 top = v
-                best_key = u
+                best_u = u
                 best = i
             else:
                 second = max(second, v)
@@ -224,6 +228,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     for s in range(s_lo, s_hi):
         c = slots.clock[s]
         t_close = slots.t_close[s]
+        window = t_close - slots.t_open[s]   # searchers see the slot's price at its open
         pos = 0
         for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
             pl = pools.clock_idx[q]
@@ -241,7 +246,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             w = -1
             if n_legs > 0:
                 w, bid, nc = contest_nb(searchers, COL_ARB, plan_gross, gas_total, race,
-                                        math.inf, key, 3 * n_tx + s * n_pools)
+                                        window, key, 3 * n_tx + s * n_pools)
             if w >= 0:
                 if k + n_legs > cap_f or e + n_legs > cap_e:
                     return -1, -1
@@ -281,7 +286,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 if d < 0:
                     continue
                 opp = 3 * n_tx + s * n_pools + pl
-                w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, math.inf, key,
+                w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, window, key,
                                         opp)
                 if w < 0:
                     continue
@@ -342,7 +347,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 if af > 0.0:
                     o1, ov, b = sandwich_nb(rin, rout, a, af, fee)
                     gross = _value(b - af, d == 0, px, py)
-                    deadline = flow.t_seq[j] - flow.t_pub[j] if race else math.inf
+                    deadline = t_close - flow.t_pub[j]
+                    if race:   # a front-run must also beat its victim
+                        deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
                     w, bid, nc = contest_nb(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
                                             deadline, key, 3 * j)
                     if w >= 0 and ov >= mo:
@@ -395,7 +402,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             if public:
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
                 if db >= 0:
-                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race, math.inf,
+                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race, t_close - flow.t_pub[j],
                                             key, 3 * j + 1)
                     if w >= 0:
                         ob = swap_nb(reserves, pl, db, ab, fee)

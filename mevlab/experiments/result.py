@@ -41,6 +41,8 @@ class Result:
     flow: pd.DataFrame = field(repr=False)
     reserves: np.ndarray = field(repr=False)
     reserves0: np.ndarray = field(repr=False)
+    slot_prices: np.ndarray = field(repr=False)   # (n_slots, n_tokens) numeraire per unit
+    pool_tokens: np.ndarray = field(repr=False)   # (n_pools, 2) token index of x and y
     meta: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ tables
@@ -83,19 +85,49 @@ class Result:
         return build_ledger(self.fills, [s.name for s in self.scenario.searchers])
 
     def checks(self) -> dict:
-        """Accounting identities of this run (see :mod:`mevlab.ledger`)."""
+        """Accounting identities of this run, each computed independently of the others.
+
+        - ``max_slot_imbalance``, ``volume``, ``all_finite``: the ledger sums to
+          zero in every slot (value is moved, not created; numeraire);
+        - ``token_imbalance``: tokens are conserved per pool and side, the largest
+          ``|final reserve - (initial + tendered - received)|`` relative to the
+          initial reserve;
+        - ``mtm_residual``: model.md §5 per agent kind (traders, sequencer, LPs):
+          the change in the kind's holdings marked to the final external prices
+          equals its ledger value plus the revaluation of its holdings by the
+          price moves since each trade. Holdings come from token amounts (the
+          LPs' from the pool reserves), not from the ledger; the largest
+          residual relative to the ledger volume.
+        """
         out = balance(self.ledger)
-        init = self.reserves0.sum(axis=0)
         f = self.raw_fills
         ex = f["status"] == 0
-        d_in = np.zeros(2)
-        d_out = np.zeros(2)
-        for side in (0, 1):
-            d_in[side] = f["amount_in"][ex & (f["direction"] == side)].sum()
-            d_out[side] = f["amount_out"][ex & (f["direction"] == 1 - side)].sum()
-        # tokens conserved: what pools hold now = what they held + what traders put in - took out
-        out["token_imbalance"] = (np.abs(self.reserves.sum(axis=0) - (init + d_in - d_out))
-                                  / np.maximum(init, 1.0)).tolist()
+        d = f["direction"].astype(np.int64)
+        pool = f["pool"].astype(np.int64)
+        a_in = np.where(ex, f["amount_in"], 0.0)
+        a_out = np.where(ex, f["amount_out"], 0.0)
+        flow = np.zeros_like(self.reserves0)
+        np.add.at(flow, (pool, d), a_in)
+        np.add.at(flow, (pool, 1 - d), -a_out)
+        out["token_imbalance"] = float(np.max(np.abs(self.reserves - self.reserves0 - flow)
+                                              / self.reserves0))
+        rows = np.arange(len(f))
+        tok = self.pool_tokens[pool]
+        t_in, t_out = tok[rows, d], tok[rows, 1 - d]
+        P = self.slot_prices[-1]
+        p = self.slot_prices[f["slot"]]
+        reval = a_out * (P[t_out] - p[rows, t_out]) - a_in * (P[t_in] - p[rows, t_in])
+        paid = f["gas"] + f["fee_paid"]
+        led = self.ledger.groupby("agent_kind", observed=False)["value"].sum()
+        traders = led.get("user", 0.0) + led.get("searcher", 0.0)
+        lp_mtm = float(np.sum((self.reserves - self.reserves0) * P[self.pool_tokens]))
+        resid = {
+            "traders": float(np.sum(a_out * P[t_out] - a_in * P[t_in] - paid))
+            - (traders + float(reval.sum())),
+            "sequencer": float(paid.sum()) - led.get("sequencer", 0.0),
+            "lp": lp_mtm - (led.get("lp", 0.0) - float(reval.sum())),
+        }
+        out["mtm_residual"] = float(max(abs(v) for v in resid.values()) / max(out["volume"], 1.0))
         return out
 
     # ------------------------------------------------------------------ summary
@@ -120,7 +152,11 @@ class Result:
         s_net = float(e["net"].sum())
         per_searcher = e.groupby("searcher", observed=False)["net"].sum()
         lp_fees = float(f["lp_fee_value"].sum())
-        lvr = float((f["value_out"] - (f["value_in"] - f["lp_fee_value"])).sum())
+        lp_trade = f["value_in"] - f["lp_fee_value"] - f["value_out"]
+        by_searcher = f["sender_kind"] == "searcher"
+        lvr = float(-lp_trade[by_searcher].sum())
+        markout = float(lp_trade[~by_searcher].sum())
+        victims = mev_loss[mev_loss > 0]
         row = {
             "scenario": self.scenario.name, "policy": self.policy, "seed": self.seed,
             "topology": self.scenario.topology,
@@ -141,9 +177,11 @@ class Result:
             "revert_rate": float((users["status"] == "reverted").mean()) if len(users) else np.nan,
             "delay_mean": float(users["inclusion_delay"].mean()),
             "delay_p95": float(users["inclusion_delay"].quantile(0.95)),
-            "lp_fees": lp_fees, "lp_lvr": lvr, "lp_net": lp_fees - lvr,
+            "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,
+            "lp_net": lp_fees - lvr + markout,
             "sequencer_revenue": float(f["gas"].sum() + f["fee_paid"].sum()),
             "gini_user_mev_loss": gini(np.maximum(mev_loss, 0.0)),
+            "gini_victims_mev_loss": gini(victims),
             "gini_searchers": gini(np.maximum(per_searcher.to_numpy(), 0.0)),
             "hhi_searchers": hhi(np.maximum(per_searcher.to_numpy(), 0.0)),
         }

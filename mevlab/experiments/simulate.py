@@ -65,7 +65,7 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
             "versions": versions(), "replayed": flow is not None, "searcher": scn.searcher,
             "router": router_stats, "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
     return Result(scn, pol.name, meta["seed"], fills, ext, world.flow_table, reserves,
-                  world.reserves0, meta)
+                  world.reserves0, world.slots.price, world.pools.tok, meta)
 
 
 def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flow=None,

@@ -11,6 +11,8 @@ from .synthetic import FLOW_COLUMNS, draw_latencies
 
 REQUIRED = ("submit_time", "pool", "direction", "amount_in", "tolerance")
 DEFAULTS = {"priority_fee": 0.0, "informed": False}
+#: longest accepted path latency of a replayed transaction (s)
+MAX_LATENCY = 3600.0
 
 
 def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
@@ -26,8 +28,9 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         ``priority_fee`` (numeraire, default 0), ``informed`` (default False),
         ``min_out`` (units of the received token; default: quote at the
         pre-slot state times ``1 - tolerance``), ``t_seq`` and ``t_pub`` (s;
-        default: drawn from ``scn.latency``), ``rollup`` (checked against the
-        pool's rollup).
+        default: drawn from ``scn.latency``; both or neither, at most
+        :data:`MAX_LATENCY` after submission), ``rollup`` (checked against the
+        pool's rollup). Numbers must be finite; ``informed`` is true/false or 0/1.
     scn : Scenario
     rng : Generator
         Used only to draw missing latencies.
@@ -45,13 +48,26 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
                             f"{list(REQUIRED)}") for c in missing])
     df = df.copy()
     if not pd.api.types.is_numeric_dtype(df["direction"]):
-        df["direction"] = df["direction"].map({"sell_x": 0, "sell_y": 1}).astype(float)
-    for c in df.columns:
-        if c in FLOW_COLUMNS + ("min_out",) and pd.api.types.is_numeric_dtype(df[c]):
-            bad = np.flatnonzero(df[c].isna().to_numpy())
-            if len(bad):
-                problems.append((f"flow.{c}", f"NaN or unrecognised value in rows {bad[:5].tolist()}"
-                                 f"{' …' if len(bad) > 5 else ''}"))
+        df["direction"] = df["direction"].map({"sell_x": 0, "sell_y": 1, 0: 0, 1: 1})
+    if "informed" in df:
+        if df["informed"].dtype == bool:
+            df["informed"] = df["informed"].astype(float)
+        else:
+            df["informed"] = pd.to_numeric(df["informed"], errors="coerce")
+            df.loc[~df["informed"].isin([0, 1]), "informed"] = np.nan
+    if ("t_seq" in df) != ("t_pub" in df):
+        problems.append(("flow.t_seq" if "t_pub" in df else "flow.t_pub",
+                         "t_seq and t_pub come together (or neither: both are drawn)"))
+    numeric = [c for c in df.columns if c in FLOW_COLUMNS + ("min_out",) and c != "rollup"]
+    for c in numeric:
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+        bad = np.flatnonzero(~np.isfinite(df[c].to_numpy()))
+        if len(bad):
+            problems.append((f"flow.{c}", f"NaN, infinite or unreadable value in rows "
+                             f"{bad[:5].tolist()}{' …' if len(bad) > 5 else ''}"
+                             + (" (informed takes true/false or 0/1)" if c == "informed" else "")
+                             + (" (direction takes 0, 1, 'sell_x', 'sell_y')"
+                                if c == "direction" else "")))
     if problems:
         raise ConfigError(problems)
 
@@ -72,7 +88,8 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         check("min_out", df["min_out"] >= 0, "[0, inf)")
     for c in ("t_seq", "t_pub"):
         if c in df:
-            check(c, df[c] >= df["submit_time"], "[submit_time, inf)")
+            lag = df[c] - df["submit_time"]
+            check(c, (lag >= 0) & (lag <= MAX_LATENCY), f"[submit_time, submit_time + {MAX_LATENCY:g}] s")
     if problems:
         raise ConfigError(problems)
     pool = df["pool"].astype(np.int64).to_numpy()

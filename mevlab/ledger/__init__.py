@@ -20,14 +20,17 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
 
     Items: users ``trade``, ``gas``, ``priority_fee``; searchers ``trade``
     (by strategy), ``gas``, ``bid``; sequencer ``gas``, ``priority_fee``,
-    ``bid``; LPs ``fees`` and ``lvr`` (loss-versus-rebalancing, Milionis et
-    al. 2022: the pool's trading loss at the external price, fees excluded).
+    ``bid``; LPs ``fees``, ``lvr`` and ``user_markout``. ``lvr`` is
+    loss-versus-rebalancing (Milionis et al. 2022): the pool's trading result
+    at the external price, fees excluded, against searchers (arbitrage,
+    back-runs, sandwich legs); ``user_markout`` is the same against users.
     ``value`` is numeraire, positive = received.
     """
     f = fills
     is_user = (f["sender_kind"] == "user").to_numpy()
     trade = (f["value_out"] - f["value_in"]).to_numpy()
-    lvr_part = (f["value_out"] - (f["value_in"] - f["lp_fee_value"])).to_numpy()
+    # the pool's result of each trade at the external price, fees excluded
+    lp_trade = (f["value_in"] - f["lp_fee_value"] - f["value_out"]).to_numpy()
     agent = np.where(is_user, "user:" + f["tx"].astype(str),
                      np.asarray(searcher_names, dtype=object)[np.where(is_user, 0, f["sender"])]
                      if len(searcher_names) else "")
@@ -45,7 +48,7 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
         ("sequencer", "sequencer", "gas", f["gas"].to_numpy()),
         ("sequencer", "sequencer", fee_item, f["fee_paid"].to_numpy()),
         ("lp", lp_agent, "fees", f["lp_fee_value"].to_numpy()),
-        ("lp", lp_agent, "lvr", -lvr_part),
+        ("lp", lp_agent, np.where(is_user, "user_markout", "lvr"), lp_trade),
     ]
     frames = []
     n = len(f)
@@ -69,9 +72,12 @@ def balance(ledger: pd.DataFrame) -> dict:
     """How far the ledger is from moving value without creating it.
 
     Returns the largest absolute per-slot sum and the total volume (sum of
-    absolute entries), both numeraire; a balanced ledger has a per-slot
-    imbalance at floating-point level relative to the volume.
+    absolute entries), both numeraire, and whether every entry is finite; a
+    balanced ledger has a per-slot imbalance at floating-point level relative
+    to the volume. NaN and inf propagate instead of being skipped.
     """
-    per_slot = ledger.groupby("slot", observed=True)["value"].sum()
-    return {"max_slot_imbalance": float(per_slot.abs().max()) if len(per_slot) else 0.0,
-            "volume": float(ledger["value"].abs().sum())}
+    per_slot = ledger.groupby("slot", observed=True)["value"].sum(skipna=False)
+    return {"max_slot_imbalance": float(per_slot.abs().max(skipna=False)) if len(per_slot)
+            else 0.0,
+            "volume": float(ledger["value"].abs().sum(skipna=False)),
+            "all_finite": bool(np.isfinite(ledger["value"].to_numpy()).all())}

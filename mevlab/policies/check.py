@@ -69,6 +69,7 @@ def check_engine(policy, scenario=None, seeds=(0, 1)) -> dict:
 
     - the ledger balances: value is moved, not created (per slot, to 1e-9 of volume);
     - tokens are conserved in every pool;
+    - holdings marked to market agree with the ledger plus price revaluation;
     - no pool's ``k`` decreases over any executed swap;
     - the same seed gives identical fills and ledgers.
     """
@@ -81,10 +82,15 @@ def check_engine(policy, scenario=None, seeds=(0, 1)) -> dict:
     for seed in seeds:
         res = simulate(scenario, policy, seed)
         chk = res.checks()
+        if not chk["all_finite"]:
+            _fail(policy, f"seed {seed}: ledger has NaN or infinite entries")
         if chk["max_slot_imbalance"] > 1e-9 * max(chk["volume"], 1.0):
             _fail(policy, f"seed {seed}: ledger does not balance ({chk})")
-        if max(chk["token_imbalance"]) > 1e-12:
+        if chk["token_imbalance"] > 1e-12:
             _fail(policy, f"seed {seed}: tokens not conserved ({chk['token_imbalance']})")
+        if chk["mtm_residual"] > 1e-9:
+            _fail(policy, f"seed {seed}: holdings marked to market disagree with the ledger "
+                          f"({chk['mtm_residual']})")
         _check_k(policy, res)
         again = simulate(scenario, policy, seed)
         if again.raw_fills.tobytes() != res.raw_fills.tobytes() \

@@ -48,6 +48,18 @@ def build_clocks(scn, horizon: float) -> Clocks:
                   clock[order], t_open[order], t_close[order])
 
 
+def price_grid(scn, horizon: float) -> np.ndarray:
+    """Sorted times (s) at which the external price is drawn, whatever the topology.
+
+    The union of the slot openings of the shared clock and of every rollup's
+    own clock, so that ``shared`` and ``isolated`` runs of one scenario and
+    seed see the same price path.
+    """
+    periods = {scn.slot_time, *(r.block_time for r in scn.rollups)}
+    return np.unique(np.concatenate([np.arange(np.floor(horizon / T) + 1) * T
+                                     for T in sorted(periods)]))
+
+
 def assign_slots(clocks: Clocks, tx_clock: np.ndarray, t_seq: np.ndarray) -> np.ndarray:
     """Global slot id of each transaction from its clock and sequencer arrival time (s)."""
     k = np.floor(t_seq / clocks.period[tx_clock]).astype(np.int64)

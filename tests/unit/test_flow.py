@@ -85,3 +85,34 @@ def test_replay_direction_names(small):
     with pytest.raises(ConfigError, match="flow.direction"):
         ml.simulate(small, "fcfs", 0, flow=f)
     assert isinstance(f, pd.DataFrame)
+
+
+@pytest.mark.parametrize("col, value, field", [
+    ("priority_fee", np.inf, "flow.priority_fee"),
+    ("amount_in", np.inf, "flow.amount_in"),
+    ("amount_in", "lots", "flow.amount_in"),
+    ("t_seq", np.inf, "flow.t_seq"),
+    ("informed", "no", "flow.informed"),
+])
+def test_replay_rejects_non_finite_and_unreadable_values(small, col, value, field):
+    f = ml.simulate(small, "fcfs", 0).flow.copy()
+    f[col] = f[col].astype(object)
+    f.loc[2, col] = value
+    with pytest.raises(ConfigError, match=field):
+        ml.simulate(small, "fcfs", 0, flow=f)
+
+
+def test_replay_latency_columns_come_together_and_are_bounded(small):
+    f = ml.simulate(small, "fcfs", 0).flow.copy()
+    with pytest.raises(ConfigError, match="flow.t_pub.*together"):
+        ml.simulate(small, "fcfs", 0, flow=f.drop(columns="t_pub"))
+    f.loc[0, "t_seq"] = f.loc[0, "submit_time"] + 1e5
+    with pytest.raises(ConfigError, match=r"flow.t_seq.*rows \[0\]"):
+        ml.simulate(small, "fcfs", 0, flow=f)
+
+
+def test_tolerance_weights_must_be_finite(preset):
+    with pytest.raises(ConfigError, match="tolerance_weights"):
+        dataclasses.replace(preset.users, tolerance_weights=(1.0, np.inf, 1.0, 1.0))
+    with pytest.raises(ConfigError, match="tolerance_weights"):
+        dataclasses.replace(preset.users, tolerance_weights=(1e308, 1e308, 1.0, 1.0))
