@@ -153,9 +153,11 @@ class Result:
         per_searcher = e.groupby("searcher", observed=False)["net"].sum()
         lp_fees = float(f["lp_fee_value"].sum())
         lp_trade = f["value_in"] - f["lp_fee_value"] - f["value_out"]
-        by_searcher = f["sender_kind"] == "searcher"
-        lvr = float(-lp_trade[by_searcher].sum())
-        markout = float(lp_trade[~by_searcher].sum())
+        by_user = f["sender_kind"] == "user"
+        by_sandwich = f["strategy"] == "sandwich"
+        lvr = float(-lp_trade[~by_user & ~by_sandwich].sum())
+        markout = float(lp_trade[by_user].sum())
+        sw_markout = float(lp_trade[by_sandwich].sum())
         victims = mev_loss[mev_loss > 0]
         row = {
             "scenario": self.scenario.name, "policy": self.policy, "seed": self.seed,
@@ -178,7 +180,7 @@ class Result:
             "delay_mean": float(users["inclusion_delay"].mean()),
             "delay_p95": float(users["inclusion_delay"].quantile(0.95)),
             "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,
-            "lp_net": lp_fees - lvr + markout,
+            "lp_sandwich_markout": sw_markout, "lp_net": lp_fees - lvr + markout + sw_markout,
             "sequencer_revenue": float(f["gas"].sum() + f["fee_paid"].sum()),
             "gini_user_mev_loss": gini(np.maximum(mev_loss, 0.0)),
             "gini_victims_mev_loss": gini(victims),

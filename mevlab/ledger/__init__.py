@@ -20,10 +20,10 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
 
     Items: users ``trade``, ``gas``, ``priority_fee``; searchers ``trade``
     (by strategy), ``gas``, ``bid``; sequencer ``gas``, ``priority_fee``,
-    ``bid``; LPs ``fees``, ``lvr`` and ``user_markout``. ``lvr`` is
-    loss-versus-rebalancing (Milionis et al. 2022): the pool's trading result
-    at the external price, fees excluded, against searchers (arbitrage,
-    back-runs, sandwich legs); ``user_markout`` is the same against users.
+    ``bid``; LPs ``fees``, ``lvr``, ``sandwich_markout`` and ``user_markout``:
+    the pool's trading result at the external price, fees excluded, against
+    arbitrage and back-runs (loss-versus-rebalancing, Milionis et al. 2022),
+    against sandwich legs, and against users.
     ``value`` is numeraire, positive = received.
     """
     f = fills
@@ -48,7 +48,9 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
         ("sequencer", "sequencer", "gas", f["gas"].to_numpy()),
         ("sequencer", "sequencer", fee_item, f["fee_paid"].to_numpy()),
         ("lp", lp_agent, "fees", f["lp_fee_value"].to_numpy()),
-        ("lp", lp_agent, np.where(is_user, "user_markout", "lvr"), lp_trade),
+        ("lp", lp_agent, np.where(is_user, "user_markout",
+                                  np.where(strategy == "sandwich", "sandwich_markout", "lvr")),
+         lp_trade),
     ]
     frames = []
     n = len(f)

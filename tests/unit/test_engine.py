@@ -91,6 +91,10 @@ def test_lvr_is_the_lps_loss_to_searchers_and_users_mark_out_separately(preset):
     s = ml.simulate(preset, "fcfs-private", 0).summary().iloc[0]
     assert s["lp_lvr"] > 0 and s["lp_user_markout"] != 0
     assert s["lp_net"] == pytest.approx(s["lp_fees"] - s["lp_lvr"] + s["lp_user_markout"])
+    s = ml.simulate(preset, "priority", 0).summary().iloc[0]
+    assert s["lp_sandwich_markout"] < 0 < s["lp_user_markout"]
+    assert s["lp_net"] == pytest.approx(s["lp_fees"] - s["lp_lvr"] + s["lp_user_markout"]
+                                        + s["lp_sandwich_markout"])
 
 
 @pytest.mark.parametrize("policy", ["fcfs", "priority"])
