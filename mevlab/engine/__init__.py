@@ -205,16 +205,33 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
 
 
 def _route(world, router, reserves, s, inventory, stats):
-    """The router's top-of-slot plan for slot ``s``: (tendered (n_pools, 2), gross numeraire)."""
+    """The router's top-of-slot plan for slot ``s``: (tendered (n_pools, 2), gross numeraire).
+
+    Gas is per leg, which the convex program cannot see: a leg worth less than
+    its gas at the optimal dual prices (its share of the bundle's value) is
+    dropped and the rest re-solved, at most three times.
+    """
     c = world.slots.clock[s]
     pools = world.pools
     mask = np.zeros(len(reserves), bool)
     mask[pools.clock_idx[pools.clock_ptr[c]:pools.clock_ptr[c + 1]]] = True
-    res = router.solve(reserves, pools.fee, world.slots.price[s], reachable=mask,
-                       inventory=inventory)
-    stats["solves"] += 1
-    stats["solve_time_s"] += res.solve_time
-    if not res.optimal:
-        stats["failures"] += 1
-        return np.zeros_like(reserves), np.nan     # per-pool closed form for this slot
+    prices = world.slots.price[s]
+    for _ in range(3):
+        res = router.solve(reserves, pools.fee, prices, reachable=mask, inventory=inventory,
+                           min_profit=float(pools.gas[mask].min()) if mask.any() else 0.0)
+        stats["solves"] += 1
+        stats["solve_time_s"] += res.solve_time
+        if not res.optimal:
+            stats["failures"] += 1
+            return np.zeros_like(reserves), np.nan     # per-pool closed form for this slot
+        tok = pools.tok
+        leg_value = ((res.received * res.prices[tok]).sum(axis=1)
+                     - (res.tendered * res.prices[tok]).sum(axis=1))
+        traded = res.tendered.max(axis=1) > 0
+        poor = traded & (leg_value < pools.gas)
+        if not poor.any():
+            break
+        mask &= ~poor
+    else:
+        return np.zeros_like(reserves), 0.0
     return res.tendered, res.profit

@@ -47,9 +47,11 @@ class RouteResult:
     Attributes
     ----------
     profit : float
-        Value of the net trade at the external prices, numeraire. Computed
-        from the executable trade: ``received`` is recomputed from
-        ``tendered`` with the exact CPMM formula.
+        Value of the net trade, numeraire: what it receives at the external
+        prices, less any residual short position (round-off of the dual,
+        ~1e-9 of a pool) at the dual prices. Computed from the executable
+        trade: ``received`` is recomputed from ``tendered`` with the exact
+        CPMM formula.
     tendered, received : ndarray (n_pools, 2)
         Token units, each pool's own token order.
     net : ndarray (n_tokens,)
@@ -127,10 +129,35 @@ class _Router:
             kkt = float(np.where(nu > 1.0 + 1e-12, np.abs(grad), np.maximum(-grad, 0.0)).max())
             if kkt <= KKT_TOL:
                 break
+        nu, kkt = self._refine(nu, kkt, r, f, b)
         ok = kkt <= KKT_TOL
         attempts.append({"solver": label, "status": "optimal" if ok else "not_converged",
                          "iterations": nit, "kkt": kkt, "time": time.perf_counter() - t0})
         return nu, ok
+
+    def _refine(self, nu, kkt, r, f, b):
+        """Solve ``grad = 0`` on the tokens priced above their bound (Powell's hybrid method).
+
+        L-BFGS-B stops with a net-trade residual around 1e-10 of a pool; the
+        residual leftover is then valued at the wrong price. A root-find on
+        the free prices drives it to round-off. Kept only if the KKT residual falls.
+        """
+        from scipy.optimize import root
+        free = nu > 1.0 + 1e-12
+        if not free.any():
+            return nu, kkt
+
+        def grad_free(z):
+            trial = nu.copy()
+            trial[free] = np.maximum(z, 1.0)
+            return self._dual(trial, r, f, b)[1][free]
+
+        sol = root(grad_free, nu[free], method="hybr", options=dict(xtol=1e-15))
+        trial = nu.copy()
+        trial[free] = np.maximum(sol.x, 1.0)
+        _, grad = self._dual(trial, r, f, b)
+        k2 = float(np.where(trial > 1.0 + 1e-12, np.abs(grad), np.maximum(-grad, 0.0)).max())
+        return (trial, k2) if k2 < kkt else (nu, kkt)
 
     # ------------------------------------------------------------ inputs
     def _inputs(self, reserves, fees, prices, reachable, inventory):
@@ -182,14 +209,18 @@ class _Router:
         recv[rows, 1 - side] = out
         net = np.zeros(self.n_tokens)
         np.add.at(net, self.tok.ravel(), (recv - clean).ravel())
-        profit = float(c @ net)
+        # A residual short position (net < 0 by round-off of the dual, ~1e-9 of a pool) is
+        # valued at the dual price, the marginal cost of closing it through the pools; at
+        # the exact optimum the two prices agree wherever the net trade is not zero.
+        nu = nu_n * c
+        profit = float(c @ np.maximum(net, 0.0) + nu @ np.minimum(net, 0.0))
         if status == "optimal" and profit <= 0.0:
             # nothing pays: a clean zero trade rather than solver noise
             clean[:] = 0.0
             recv[:] = 0.0
             net[:] = 0.0
             profit = 0.0
-        res = RouteResult(profit, clean, recv, net, nu_n * c, status, solver,
+        res = RouteResult(profit, clean, recv, net, nu, status, solver,
                           time.perf_counter() - t0, attempts)
         self.stats.append({"status": status, "solver": solver, "solve_time": res.solve_time,
                            "attempts": len(attempts), "profit": profit})
@@ -270,7 +301,8 @@ class ConvexRouter(_Router):
         return dict(prob=prob, D=D, L=L, r=r, w=w, gam=gam, cap=cap, inv=inv, psi_con=cons[-1],
                     scale=scale)
 
-    def solve(self, reserves, fees, prices, reachable=None, inventory=0.0) -> RouteResult:
+    def solve(self, reserves, fees, prices, reachable=None, inventory=0.0,
+              min_profit=0.0) -> RouteResult:
         """Best trade at the given state.
 
         Parameters
@@ -286,6 +318,11 @@ class ConvexRouter(_Router):
         inventory : float or array (n_tokens,)
             How much of each token's value (numeraire) the net trade may be
             short: 0 (default) is atomic arbitrage, ``inf`` CEX-DEX arbitrage.
+        min_profit : float
+            Numeraire. When the per-pool arbitrage at external prices (an upper
+            bound on any trade's profit, computed exactly) is at most this, the
+            zero trade is returned without calling the solver (solver
+            ``"bound"``): no trade can earn ``min_profit``.
         """
         t0 = time.perf_counter()
         R, f, c, mask, inv, r, V = self._inputs(reserves, fees, prices, reachable, inventory)
@@ -304,9 +341,15 @@ class ConvexRouter(_Router):
         # upper bound on the profit: per-pool arbitrage with unbounded inventory
         fm = np.where(mask, f, 1.0 - 1e-300)
         ub = arb_at_prices_nb(r, fm, self.tok, np.ones(self.n_tokens), self._tend, self._recv)
-        P["scale"].value = 1.0 / ub if ub > 1e-15 else 1.0
         attempts = []
+        if ub * V <= min_profit:
+            return self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)),
+                                np.ones(self.n_tokens), V, "optimal", "bound", t0, attempts)
+        # below 1e-4 of the mean pool value the rescaling stops: a larger scale makes
+        # Clarabel report this bounded problem as unbounded
+        P["scale"].value = 1.0 / max(ub, 1e-4)
         status, solver = "not_solved", ""
+        objective = math.nan
         for solver, opts in self._attempts():
             ta = time.perf_counter()
             try:
@@ -316,30 +359,35 @@ class ConvexRouter(_Router):
                 status = f"solver_error: {e}"
             attempts.append({"solver": solver, "status": status,
                              "time": time.perf_counter() - ta})
-            if status == "optimal":
-                break
-        if status != "optimal":
+            if status not in ("optimal", "optimal_inaccurate"):
+                continue
             nu = np.ones(self.n_tokens)
-            return self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)), nu, V, status, solver,
-                                t0, attempts)
-        nu = np.ones(self.n_tokens)
-        if bounded and P["psi_con"].dual_value is not None:
-            nu = 1.0 + np.maximum(np.asarray(P["psi_con"].dual_value, float), 0.0) / P["scale"].value
-        objective = float(P["prob"].value) / P["scale"].value * V
-        attempts[-1]["objective"] = objective
-        # a wash trade (tender and receive the same token) is free at fee 0: keep the net
-        raw = np.maximum(P["D"].value - P["L"].value, 0.0)
-        if bounded:
-            # The objective is flat at the optimum: an interior-point trade optimal to 1e-10
-            # in value can be off by ~1e-4 in size. Polish: from the solver's dual prices, a
-            # few dual steps, then each pool's closed-form trade (complementary slackness).
-            nu, ok = self._minimise_dual(np.maximum(nu, 1.0), r, fm, inv / V, 1e-13, 2000,
-                                         attempts, "polish")
-        else:
-            ok = True
+            if bounded and P["psi_con"].dual_value is not None:
+                nu = 1.0 + (np.maximum(np.asarray(P["psi_con"].dual_value, float), 0.0)
+                            / P["scale"].value)
+            objective = float(P["prob"].value) / P["scale"].value * V
+            attempts[-1]["objective"] = objective
+            # a wash trade (tender and receive the same token) is free at fee 0: keep the net
+            raw = np.maximum(P["D"].value - P["L"].value, 0.0)
+            if bounded:
+                # The objective is flat at the optimum: an interior-point trade optimal to
+                # 1e-10 in value can be off by ~1e-4 in size. Polish: from the solver's dual
+                # prices, a few dual steps, then each pool's closed-form trade (complementary
+                # slackness). Its KKT residual certifies the pair, so an "almost solved"
+                # interior-point answer that polishes to a certified optimum is accepted.
+                nu, ok = self._minimise_dual(np.maximum(nu, 1.0), r, fm, inv / V, 1e-13, 2000,
+                                             attempts, "polish")
+            else:
+                ok = True   # nu = c: each pool's closed form is the exact optimum
+            if status == "optimal" or ok:
+                break
+        if status not in ("optimal", "optimal_inaccurate") or not (status == "optimal" or ok):
+            return self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)),
+                                np.ones(self.n_tokens), V, status, solver, t0, attempts)
         if ok:
             arb_at_prices_nb(r, fm, self.tok, nu, self._tend, self._recv)
             raw = self._tend.copy()
+            status = "optimal"
         res = self._finish(R, f, c, mask, raw, nu, V, status, solver, t0, attempts)
         res.objective = objective
         return res
@@ -380,13 +428,18 @@ class DualRouter(_Router):
         self.gtol = gtol
         self.maxiter = maxiter
 
-    def solve(self, reserves, fees, prices, reachable=None, inventory=0.0) -> RouteResult:
+    def solve(self, reserves, fees, prices, reachable=None, inventory=0.0,
+              min_profit=0.0) -> RouteResult:
         """Same inputs and result as :meth:`ConvexRouter.solve`."""
         t0 = time.perf_counter()
         R, f, c, mask, inv, r, V = self._inputs(reserves, fees, prices, reachable, inventory)
         # unreachable pools get a fee of ~1: their arbitrage is never profitable
         fm = np.where(mask, f, 1.0 - 1e-300)
         attempts = []
+        ub = arb_at_prices_nb(r, fm, self.tok, np.ones(self.n_tokens), self._tend, self._recv)
+        if ub * V <= min_profit:
+            return self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)),
+                                np.ones(self.n_tokens), V, "optimal", "bound", t0, attempts)
         if np.all(np.isinf(inv)):
             nu, ok = np.ones(self.n_tokens), True
         else:
