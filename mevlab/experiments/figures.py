@@ -54,7 +54,8 @@ def plot_value_flow(summary, path=None, title=None):
         ax.set_xticks(x, mean.index, rotation=15)
         ax.set_title(ttl)
         ax.set_ylabel("numeraire (USD) per run")
-        ax.margins(y=0.3)  # headroom so the legend does not cover the bars
+        top = max(float(np.max(bottom)), 1e-12)
+        ax.set_ylim(top=1.45 * top)  # headroom so the legend does not cover the bars
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(title or f"Where the value went — {summary['scenario'].iloc[0]}, "
                  f"{int(n.iloc[0])} seed(s) per policy")
