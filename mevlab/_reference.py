@@ -259,7 +259,7 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
     gross, gas_total : float
         Gross profit and total gas, numeraire.
     race : bool
-        Latency race (first arrival before ``deadline`` wins, pays nothing) or
+        Latency race (first arrival wins, pays nothing) or
         ascending bid (highest valuation wins, pays the second highest).
     deadline : float
         Latest admissible arrival delay (s), race only.
@@ -527,8 +527,8 @@ def run(world, policy_id, params):
             if public:
                 db, ab, _, pb = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
                 if db >= 0:
-                    w, bid, nc = contest(searchers, COL_BACKRUN, pb * py, gas, race, t_close - flow.t_pub[j],
-                                         key, 3 * j + 1)
+                    w, bid, nc = contest(searchers, COL_BACKRUN, pb * py, gas, race,
+                                         t_close - flow.t_pub[j], key, 3 * j + 1)
                     if w >= 0:
                         ob = _swap(reserves, pl, db, ab, fee)
                         fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACKRUN, EXECUTED,

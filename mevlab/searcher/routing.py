@@ -510,6 +510,7 @@ def check_certificate(result: RouteResult, reserves, fees, pairs, rtol: float = 
         else:
             d, a, o, prof = optimal_arb_nb(R[i, 0], R[i, 1], p_star, f[i])
             value = prof * nu[tok[i, 1]]
-            if d >= 0 and value > rtol * max(abs(result.profit), 1e-12) + 1e-9 * R[i, 1] * nu[tok[i, 1]] * 1e-6:
+            atol = 1e-15 * R[i, 1] * nu[tok[i, 1]]     # round-off of the pool's own value
+            if d >= 0 and value > rtol * abs(result.profit) + atol:
                 bad.append(f"pool {i}: untouched but a trade worth {value:.3g} pays at the dual prices")
     return bad
