@@ -262,7 +262,7 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
         Latency race (first arrival wins, pays nothing) or
         ascending bid (highest valuation wins, pays the second highest).
     deadline : float
-        Latest admissible arrival delay (s), race only.
+        Latest admissible arrival delay (s), in both modes.
     key, opp : int
         Jitter draw key and opportunity id.
 
