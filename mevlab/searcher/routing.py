@@ -187,6 +187,27 @@ class _Router:
         V = float(value[mask].sum(axis=1).mean()) if mask.any() else 1.0
         return R, f, c, mask, inv, value / V, V
 
+    def _prepare(self, reserves, fees, prices, reachable, inventory, min_profit, t0):
+        """Inputs, the fee mask for unreachable pools, and the early zero trade if nothing pays.
+
+        Returns ``(R, f, c, mask, b, r, V, fm, early, ub)``: ``b`` is the normalised
+        inventory bound (None when unbounded; an infinite entry among finite ones
+        becomes 1e3 pool values), ``fm`` the fees with unreachable pools at ~1
+        (their arbitrage never pays), ``early`` a zero :class:`RouteResult` when the
+        exact per-pool bound ``ub`` (normalised) shows no trade can earn
+        ``min_profit``, else None.
+        """
+        R, f, c, mask, inv, r, V = self._inputs(reserves, fees, prices, reachable, inventory)
+        b = None if np.all(np.isinf(inv)) else np.where(np.isfinite(inv), inv / V, 1e3)
+        fm = np.where(mask, f, 1.0 - 1e-300)
+        # upper bound on any trade's profit: per-pool arbitrage with unbounded inventory
+        ub = arb_at_prices_nb(r, fm, self.tok, np.ones(self.n_tokens), self._tend, self._recv)
+        early = None
+        if ub * V <= min_profit:
+            early = self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)),
+                                 np.ones(self.n_tokens), V, "optimal", "bound", t0, [])
+        return R, f, c, mask, b, r, V, fm, early, ub
+
     def _finish(self, R, f, c, mask, tendered_n, nu_n, V, status, solver, t0, attempts):
         """Back to token units; recompute what each pool pays out exactly.
 
@@ -325,26 +346,19 @@ class ConvexRouter(_Router):
             ``"bound"``): no trade can earn ``min_profit``.
         """
         t0 = time.perf_counter()
-        R, f, c, mask, inv, r, V = self._inputs(reserves, fees, prices, reachable, inventory)
-        bounded = bool(np.all(np.isfinite(inv)))
-        if not bounded and np.any(np.isfinite(inv)):
-            # mixed finite / infinite bounds: a large finite stand-in keeps one problem form
-            inv = np.where(np.isfinite(inv), inv, 1e3 * V)
-            bounded = True
+        R, f, c, mask, b, r, V, fm, early, ub = self._prepare(reserves, fees, prices, reachable,
+                                                             inventory, min_profit, t0)
+        if early is not None:
+            return early
+        bounded = b is not None
         P = self._problems[bounded]
         P["r"].value = r
         P["w"].value = np.sqrt(r[:, 0] * r[:, 1])
         P["gam"].value = 1.0 - f
         P["cap"].value = np.where(mask[:, None], _CAP * r, 0.0)
         if bounded:
-            P["inv"].value = inv / V
-        # upper bound on the profit: per-pool arbitrage with unbounded inventory
-        fm = np.where(mask, f, 1.0 - 1e-300)
-        ub = arb_at_prices_nb(r, fm, self.tok, np.ones(self.n_tokens), self._tend, self._recv)
+            P["inv"].value = b
         attempts = []
-        if ub * V <= min_profit:
-            return self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)),
-                                np.ones(self.n_tokens), V, "optimal", "bound", t0, attempts)
         # below 1e-4 of the mean pool value the rescaling stops: a larger scale makes
         # Clarabel report this bounded problem as unbounded
         P["scale"].value = 1.0 / max(ub, 1e-4)
@@ -375,7 +389,7 @@ class ConvexRouter(_Router):
                 # prices, a few dual steps, then each pool's closed-form trade (complementary
                 # slackness). Its KKT residual certifies the pair, so an "almost solved"
                 # interior-point answer that polishes to a certified optimum is accepted.
-                nu, ok = self._minimise_dual(np.maximum(nu, 1.0), r, fm, inv / V, 1e-13, 2000,
+                nu, ok = self._minimise_dual(np.maximum(nu, 1.0), r, fm, b, 1e-13, 2000,
                                              attempts, "polish")
             else:
                 ok = True   # nu = c: each pool's closed form is the exact optimum
@@ -432,25 +446,20 @@ class DualRouter(_Router):
               min_profit=0.0) -> RouteResult:
         """Same inputs and result as :meth:`ConvexRouter.solve`."""
         t0 = time.perf_counter()
-        R, f, c, mask, inv, r, V = self._inputs(reserves, fees, prices, reachable, inventory)
-        # unreachable pools get a fee of ~1: their arbitrage is never profitable
-        fm = np.where(mask, f, 1.0 - 1e-300)
+        R, f, c, mask, b, r, V, fm, early, _ = self._prepare(reserves, fees, prices, reachable,
+                                                            inventory, min_profit, t0)
+        if early is not None:
+            return early
         attempts = []
-        ub = arb_at_prices_nb(r, fm, self.tok, np.ones(self.n_tokens), self._tend, self._recv)
-        if ub * V <= min_profit:
-            return self._finish(R, f, c, mask, np.zeros((self.n_pools, 2)),
-                                np.ones(self.n_tokens), V, "optimal", "bound", t0, attempts)
-        if np.all(np.isinf(inv)):
-            nu, ok = np.ones(self.n_tokens), True
+        if b is None:
+            nu, ok = np.ones(self.n_tokens), True      # nu = c: per-pool closed forms
         else:
-            b = np.where(np.isfinite(inv), inv / V, 1e3)
             nu, ok = self._minimise_dual(np.ones(self.n_tokens), r, fm, b, self.gtol,
                                          self.maxiter, attempts, "L-BFGS-B")
         val = arb_at_prices_nb(r, fm, self.tok, nu, self._tend, self._recv)
         res = self._finish(R, f, c, mask, self._tend.copy(), nu, V,
                            "optimal" if ok else "not_converged", "dual", t0, attempts)
-        b_ = 0.0 if np.all(np.isinf(inv)) else float(np.where(np.isfinite(inv), inv / V, 1e3) @ (nu - 1))
-        res.objective = (val + b_) * V
+        res.objective = (val + (0.0 if b is None else float(b @ (nu - 1.0)))) * V
         return res
 
 
