@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..enums import SENDER_NAMES, STATUS_NAMES, STRATEGY_NAMES
-from ..ledger import balance, build_ledger
+from ..ledger import balance, build_ledger, lp_trading
 from ..metrics import gini, hhi
 
 FILL_COLUMNS = ("id", "slot", "rollup", "pool", "position", "sender_kind", "sender", "strategy",
@@ -152,12 +152,11 @@ class Result:
         s_net = float(e["net"].sum())
         per_searcher = e.groupby("searcher", observed=False)["net"].sum()
         lp_fees = float(f["lp_fee_value"].sum())
-        lp_trade = f["value_in"] - f["lp_fee_value"] - f["value_out"]
-        by_user = f["sender_kind"] == "user"
-        by_sandwich = f["strategy"] == "sandwich"
-        lvr = float(-lp_trade[~by_user & ~by_sandwich].sum())
-        markout = float(lp_trade[by_user].sum())
-        sw_markout = float(lp_trade[by_sandwich].sum())
+        lp_item, lp_value = lp_trading(f)
+        lp = pd.Series(lp_value).groupby(lp_item).sum()
+        lvr = float(-lp.get("lvr", 0.0))
+        markout = float(lp.get("user_markout", 0.0))
+        sw_markout = float(lp.get("sandwich_markout", 0.0))
         victims = mev_loss[mev_loss > 0]
         row = {
             "scenario": self.scenario.name, "policy": self.policy, "seed": self.seed,

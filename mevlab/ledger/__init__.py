@@ -15,6 +15,20 @@ LEDGER_COLUMNS = ("slot", "rollup", "pool", "fill", "tx", "agent_kind", "agent",
                   "item", "value")
 
 
+def lp_trading(fills: pd.DataFrame):
+    """The LPs' result of each fill at the external price, fees excluded, and its item.
+
+    Returns ``(item, value)`` arrays: ``lvr`` against arbitrage and back-runs,
+    ``sandwich_markout`` against sandwich legs, ``user_markout`` against users;
+    ``value`` in numeraire, positive = the pool gained.
+    """
+    value = (fills["value_in"] - fills["lp_fee_value"] - fills["value_out"]).to_numpy()
+    item = np.where((fills["sender_kind"] == "user").to_numpy(), "user_markout",
+                    np.where((fills["strategy"] == "sandwich").to_numpy(), "sandwich_markout",
+                             "lvr"))
+    return item, value
+
+
 def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
     """Tidy ledger: one row per agent-and-transaction value entry.
 
@@ -29,8 +43,7 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
     f = fills
     is_user = (f["sender_kind"] == "user").to_numpy()
     trade = (f["value_out"] - f["value_in"]).to_numpy()
-    # the pool's result of each trade at the external price, fees excluded
-    lp_trade = (f["value_in"] - f["lp_fee_value"] - f["value_out"]).to_numpy()
+    lp_item, lp_value = lp_trading(f)
     agent = np.where(is_user, "user:" + f["tx"].astype(str),
                      np.asarray(searcher_names, dtype=object)[np.where(is_user, 0, f["sender"])]
                      if len(searcher_names) else "")
@@ -48,9 +61,7 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
         ("sequencer", "sequencer", "gas", f["gas"].to_numpy()),
         ("sequencer", "sequencer", fee_item, f["fee_paid"].to_numpy()),
         ("lp", lp_agent, "fees", f["lp_fee_value"].to_numpy()),
-        ("lp", lp_agent, np.where(is_user, "user_markout",
-                                  np.where(strategy == "sandwich", "sandwich_markout", "lvr")),
-         lp_trade),
+        ("lp", lp_agent, lp_item, lp_value),
     ]
     frames = []
     n = len(f)
