@@ -76,12 +76,15 @@ def _compare(args) -> int:
         problems.extend(e.problems)
     if problems:
         raise ConfigError(problems)
+    flow = None
     if args.flow is not None:
         import numpy as np
-        ml.flow.read_flow(args.flow, scn, np.random.default_rng(0))  # validate before any work
+        # read the file once for every run, and validate it before any work
+        flow = ml.flow.load_table(args.flow)
+        ml.flow.read_flow(flow, scn, np.random.default_rng(0))
 
     t0 = time.perf_counter()
-    df = ml.compare(scn, policies=policies, seeds=range(args.seeds), flow=args.flow,
+    df = ml.compare(scn, policies=policies, seeds=range(args.seeds), flow=flow,
                     progress=not args.quiet)
     elapsed = time.perf_counter() - t0
     print(f"\n{scn.name}: {len(policies)} policies x {args.seeds} seeds, "

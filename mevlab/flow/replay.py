@@ -40,7 +40,7 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     ConfigError
         Missing column, NaN, or a value outside its range; names column and rows.
     """
-    df = _load(source)
+    df = load_table(source)
     problems = []
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
@@ -121,7 +121,8 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     return out.sort_values("submit_time", kind="stable", ignore_index=True)[cols]
 
 
-def _load(source) -> pd.DataFrame:
+def load_table(source) -> pd.DataFrame:
+    """Read an order-flow table (CSV or Parquet, or a DataFrame passed through) unvalidated."""
     if isinstance(source, pd.DataFrame):
         return source
     path = Path(source)
