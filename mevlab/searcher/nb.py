@@ -1,6 +1,7 @@
 """Closed-form searcher kernels: CEX-DEX arbitrage, backrun and sandwich sizing."""
 import math
 
+import numpy as np
 from numba import njit
 
 from ..amm.nb import amount_out_nb
@@ -214,3 +215,165 @@ def arb_at_prices_nb(reserves, fees, tok, nu, tendered, received):
             received[i, 1 - d] = amt_out
             total += prof * nu[b]
     return total
+
+
+@njit(cache=True)
+def dual_eval_nb(r, fees, tok, b, nu, tendered, received, grad):
+    """Routing dual ``g(nu) = sum_i arb_i(nu) + b^T (nu - 1)`` and its gradient.
+
+    Normalised units (every external price 1). By Danskin's theorem the
+    gradient is the pools' net trade plus the inventory bound, ``Psi + b``.
+    Writes the oracle's trades into ``tendered``/``received`` and the
+    gradient into ``grad``; returns ``g(nu)``.
+    """
+    val = arb_at_prices_nb(r, fees, tok, nu, tendered, received)
+    for j in range(nu.shape[0]):
+        grad[j] = b[j]
+        val += b[j] * (nu[j] - 1.0)
+    for i in range(r.shape[0]):
+        grad[tok[i, 0]] += received[i, 0] - tendered[i, 0]
+        grad[tok[i, 1]] += received[i, 1] - tendered[i, 1]
+    return val
+
+
+@njit(cache=True)
+def dual_hessian_nb(r, fees, tok, nu, tendered, hess):
+    """Hessian of the routing dual where the oracle trades.
+
+    A trading CPMM's arbitrage value at prices ``(nu_a, nu_b)`` is
+    ``nu_a R_a / g + nu_b R_b - 2 sqrt(k/g) sqrt(nu_a nu_b)`` (tendering a;
+    the mirror image otherwise), a rank-one Hessian
+    ``(s/2) (nu_a nu_b)^(-1/2) [[nu_b/nu_a, -1], [-1, nu_a/nu_b]]`` with
+    ``s = sqrt(k/g)``. Pools inside their no-trade band contribute nothing.
+    """
+    hess[:, :] = 0.0
+    for i in range(r.shape[0]):
+        if tendered[i, 0] <= 0.0 and tendered[i, 1] <= 0.0:
+            continue
+        a = tok[i, 0]
+        c = tok[i, 1]
+        s = math.sqrt(r[i, 0] * r[i, 1] / (1.0 - fees[i]))
+        h = 0.5 * s / math.sqrt(nu[a] * nu[c])
+        hess[a, a] += h * nu[c] / nu[a]
+        hess[c, c] += h * nu[a] / nu[c]
+        hess[a, c] -= h
+        hess[c, a] -= h
+
+
+@njit(cache=True)
+def _kkt_nb(nu, grad):
+    """KKT residual of ``min g(nu) s.t. nu >= 1``: |grad| inside, max(-grad, 0) at the bound."""
+    k = 0.0
+    for j in range(nu.shape[0]):
+        e = abs(grad[j]) if nu[j] > 1.0 + 1e-12 else max(-grad[j], 0.0)
+        k = max(k, e)
+    return k
+
+
+@njit(cache=True)
+def dual_newton_nb(r, fees, tok, b, nu0, tol, maxiter, tendered, received):
+    """Minimise the routing dual over ``nu >= 1`` by projected Newton.
+
+    Bertsekas' projected Newton (1982) with Levenberg-Marquardt damping: the
+    Newton step on the prices off the bound, a scaled gradient step on those
+    held at it, and a backtracking search along the projection arc. The dual
+    is C1 with a Hessian that jumps where a pool enters or leaves its
+    no-trade band, and is positively homogeneous (singular along ``nu``);
+    the damping ``mu ~ |grad|`` covers both and vanishes at the optimum, so
+    the last steps are pure Newton and converge quadratically.
+
+    Parameters
+    ----------
+    r : ndarray (n_pools, 2)
+        Value-normalised reserves.
+    fees : ndarray (n_pools,)
+    tok : ndarray of int64 (n_pools, 2)
+    b : ndarray (n_tokens,)
+        Normalised inventory bound (0: atomic arbitrage).
+    nu0 : ndarray (n_tokens,)
+        Starting prices, normalised (clipped to >= 1).
+    tol : float
+        KKT residual to stop at (net-trade units of the mean pool value).
+    maxiter : int
+    tendered, received : ndarray (n_pools, 2)
+        Work arrays; hold the oracle's trade at the returned prices.
+
+    Returns
+    -------
+    nu : ndarray (n_tokens,)
+    kkt : float
+        KKT residual at ``nu``.
+    iterations : int
+    """
+    n = nu0.shape[0]
+    nu = np.maximum(nu0, 1.0)
+    grad = np.empty(n)
+    g_try = np.empty(n)
+    hess = np.empty((n, n))
+    trial = np.empty(n)
+    step = np.empty(n)
+    val = dual_eval_nb(r, fees, tok, b, nu, tendered, received, grad)
+    kkt = _kkt_nb(nu, grad)
+    it = 0
+    while it < maxiter and kkt > tol:
+        it += 1
+        dual_hessian_nb(r, fees, tok, nu, tendered, hess)
+        # epsilon-active set: prices at (or within the projected-gradient distance of) the
+        # bound whose gradient pushes them further down stay there this step
+        w = 0.0
+        for j in range(n):
+            w += (nu[j] - max(nu[j] - grad[j], 1.0)) ** 2
+        eps = min(1e-3, math.sqrt(w))
+        free = np.empty(n, np.bool_)
+        nf = 0
+        for j in range(n):
+            free[j] = not (nu[j] <= 1.0 + eps and grad[j] > 0.0)
+            if free[j]:
+                nf += 1
+        mu = kkt
+        idx = np.empty(nf, np.int64)
+        q = 0
+        for j in range(n):
+            if free[j]:
+                idx[q] = j
+                q += 1
+        for j in range(n):
+            if not free[j]:
+                step[j] = -grad[j] / (hess[j, j] + mu)
+        if nf > 0:
+            hf = np.empty((nf, nf))
+            gf = np.empty(nf)
+            for p in range(nf):
+                gf[p] = -grad[idx[p]]
+                for s_ in range(nf):
+                    hf[p, s_] = hess[idx[p], idx[s_]]
+                hf[p, p] += mu
+            df = np.linalg.solve(hf, gf)
+            for p in range(nf):
+                step[idx[p]] = df[p]
+        alpha = 1.0
+        accepted = False
+        while alpha > 1e-12:
+            slope = 0.0
+            for j in range(n):
+                trial[j] = max(nu[j] + alpha * step[j], 1.0)
+                slope += grad[j] * (trial[j] - nu[j])
+            v_try = dual_eval_nb(r, fees, tok, b, trial, tendered, received, g_try)
+            k_try = _kkt_nb(trial, g_try)
+            # Armijo on g; near the optimum g is flat to round-off, where a step that halves
+            # the KKT residual without raising g beyond round-off is taken instead
+            if (slope < 0.0 and v_try <= val + 1e-4 * slope) or \
+                    (k_try < 0.5 * kkt and v_try <= val + 1e-14 * (abs(val) + 1e-300)):
+                accepted = True
+                break
+            alpha *= 0.5
+        if not accepted:
+            break
+        for j in range(n):
+            nu[j] = trial[j]
+            grad[j] = g_try[j]
+        val = v_try
+        kkt = k_try
+    # leave the oracle's trade at the returned prices in the work arrays
+    dual_eval_nb(r, fees, tok, b, nu, tendered, received, grad)
+    return nu, _kkt_nb(nu, grad), it

@@ -30,14 +30,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SolverError
-from .nb import arb_at_prices_nb, optimal_arb_nb
+from .nb import arb_at_prices_nb, dual_eval_nb, dual_newton_nb, optimal_arb_nb
 
-#: upper bound on a tendered amount, as a multiple of the pool's reserve of that token
-#: (bringing a pool to a price 10,000x away takes ~100x its reserve)
-_CAP = 1e3
 #: largest KKT residual of the dual accepted as optimal: net-trade error in units of the
 #: mean pool value
 KKT_TOL = 1e-8
+#: profits below this fraction of the mean pool value are round-off (float reserves resolve
+#: ~1e-16 of a pool; a trade is a difference of such numbers) and reported as a zero trade
+PROFIT_FLOOR = 1e-12
 
 
 @dataclass
@@ -105,13 +105,31 @@ class _Router:
     # ------------------------------------------------------------ the dual
     def _dual(self, nu, r, f, b):
         """Dual objective and gradient in normalised units (gradient = net trade + b)."""
-        val = arb_at_prices_nb(r, f, self.tok, nu, self._tend, self._recv)
-        grad = np.array(b, dtype=float)
-        np.add.at(grad, self.tok.ravel(), (self._recv - self._tend).ravel())
-        return val + float(b @ (nu - 1.0)), grad
+        grad = np.empty(self.n_tokens)
+        val = dual_eval_nb(r, f, self.tok, np.asarray(b, float), np.asarray(nu, float),
+                           self._tend, self._recv, grad)
+        return val, grad
 
     def _minimise_dual(self, nu0, r, f, b, gtol, maxiter, attempts, label):
-        """L-BFGS-B on the dual over ``nu >= 1``; returns (nu, converged)."""
+        """Minimise the dual over ``nu >= 1``; returns (nu, converged).
+
+        Projected Newton in Numba first (a few iterations, tens of microseconds);
+        should it stall above :data:`KKT_TOL`, L-BFGS-B with restarts and a root-find
+        on the free prices, a slower method with different failure modes.
+        """
+        t0 = time.perf_counter()
+        bb = np.zeros(self.n_tokens) if b is None else np.asarray(b, float)
+        nu, kkt, nit = dual_newton_nb(r, f, self.tok, bb, np.asarray(nu0, float), 1e-12, 200,
+                                      self._tend, self._recv)
+        ok = kkt <= KKT_TOL
+        attempts.append({"solver": f"{label}:newton", "status": "optimal" if ok else "not_converged",
+                         "iterations": int(nit), "kkt": float(kkt), "time": time.perf_counter() - t0})
+        if ok:
+            return nu, True
+        return self._lbfgsb(nu0, r, f, b, gtol, maxiter, attempts, f"{label}:L-BFGS-B")
+
+    def _lbfgsb(self, nu0, r, f, b, gtol, maxiter, attempts, label):
+        """L-BFGS-B on the dual over ``nu >= 1``, then :meth:`_refine`; returns (nu, converged)."""
         from scipy.optimize import minimize
         t0 = time.perf_counter()
         nu = np.asarray(nu0, float)
@@ -235,8 +253,8 @@ class _Router:
         # the exact optimum the two prices agree wherever the net trade is not zero.
         nu = nu_n * c
         profit = float(c @ np.maximum(net, 0.0) + nu @ np.minimum(net, 0.0))
-        if status == "optimal" and profit <= 0.0:
-            # nothing pays: a clean zero trade rather than solver noise
+        if status == "optimal" and profit <= PROFIT_FLOOR * V:
+            # nothing pays: a clean zero trade rather than round-off dressed up as a trade
             clean[:] = 0.0
             recv[:] = 0.0
             net[:] = 0.0
@@ -297,18 +315,18 @@ class ConvexRouter(_Router):
         m, n = self.n_pools, self.n_tokens
         D = cp.Variable((m, 2), nonneg=True)
         L = cp.Variable((m, 2), nonneg=True)
-        r = cp.Parameter((m, 2), nonneg=True, name="reserves")
-        w = cp.Parameter(m, nonneg=True, name="sqrt_k")
-        gam = cp.Parameter(m, nonneg=True, name="gamma")
-        cap = cp.Parameter((m, 2), nonneg=True, name="reachable_cap")
-        u = r[:, 0] + cp.multiply(gam, D[:, 0]) - L[:, 0]
-        v = r[:, 1] + cp.multiply(gam, D[:, 1]) - L[:, 1]
+        # one Parameter per pool row (reserves r0, r1, sqrt(r0 r1), gamma): each .value
+        # update costs a validation pass, ~40 us, a sizeable share of a 2 ms solve
+        pool = cp.Parameter((m, 4), nonneg=True, name="pool_state")
+        gam = pool[:, 3]
+        u = pool[:, 0] + cp.multiply(gam, D[:, 0]) - L[:, 0]
+        v = pool[:, 1] + cp.multiply(gam, D[:, 1]) - L[:, 1]
         Ma = np.zeros((n, m))
         Mb = np.zeros((n, m))
         Ma[self.tok[:, 0], np.arange(m)] = 1.0
         Mb[self.tok[:, 1], np.arange(m)] = 1.0
         psi = Ma @ (L[:, 0] - D[:, 0]) + Mb @ (L[:, 1] - D[:, 1])
-        cons = [cp.SOC(u + v, cp.vstack([2 * w, u - v]), axis=0), D <= cap]
+        cons = [cp.SOC(u + v, cp.vstack([2 * pool[:, 2], u - v]), axis=0)]
         inv = None
         if bounded:
             inv = cp.Parameter(n, nonneg=True, name="inventory")
@@ -319,8 +337,8 @@ class ConvexRouter(_Router):
         prob = cp.Problem(cp.Maximize(scale * cp.sum(psi)), cons)
         if not prob.is_dcp(dpp=True):
             raise AssertionError("routing problem is not DPP: it would be re-canonicalised every solve")
-        return dict(prob=prob, D=D, L=L, r=r, w=w, gam=gam, cap=cap, inv=inv, psi_con=cons[-1],
-                    scale=scale)
+        return dict(prob=prob, D=D, L=L, pool=pool, inv=inv,
+                    psi_con=cons[-1] if bounded else None, scale=scale)
 
     def solve(self, reserves, fees, prices, reachable=None, inventory=0.0,
               min_profit=0.0) -> RouteResult:
@@ -352,10 +370,10 @@ class ConvexRouter(_Router):
             return early
         bounded = b is not None
         P = self._problems[bounded]
-        P["r"].value = r
-        P["w"].value = np.sqrt(r[:, 0] * r[:, 1])
-        P["gam"].value = 1.0 - f
-        P["cap"].value = np.where(mask[:, None], _CAP * r, 0.0)
+        # an unreachable pool gets gamma = 0: what it is tendered adds nothing to its
+        # reserves, so the trading set leaves only the zero trade
+        P["pool"].value = np.column_stack([r, np.sqrt(r[:, 0] * r[:, 1]),
+                                           np.where(mask, 1.0 - f, 0.0)])
         if bounded:
             P["inv"].value = b
         attempts = []
@@ -432,13 +450,30 @@ class DualRouter(_Router):
 
     where ``arb_i`` is pool ``i``'s closed-form arbitrage value at prices
     ``nu`` (the Numba oracle :func:`~mevlab.searcher.nb.arb_at_prices_nb`),
-    whose gradient is the pools' net trade (Danskin). L-BFGS-B handles the
-    bounds; the primal trade is the oracle's at the optimal prices. With
-    unbounded inventory ``nu = c`` and no iteration is needed.
+    whose gradient is the pools' net trade (Danskin). A projected Newton
+    method in Numba (:func:`~mevlab.searcher.nb.dual_newton_nb`, closed-form
+    Hessian) handles the bounds in a handful of iterations; L-BFGS-B is the
+    retry should it stall. The primal trade is the oracle's at the optimal
+    prices. With unbounded inventory ``nu = c`` and no iteration is needed.
+
+    Parameters
+    ----------
+    pairs, n_tokens
+        As :class:`ConvexRouter`.
+    method : {"newton", "lbfgsb"}
+        ``"newton"`` (default): projected Newton, L-BFGS-B only as retry.
+        ``"lbfgsb"``: scipy's L-BFGS-B alone, ~30x slower; kept as an
+        independent cross-check and as the benchmark's reference.
+    gtol, maxiter : float, int
+        Gradient tolerance and iteration cap of L-BFGS-B.
     """
 
-    def __init__(self, pairs, n_tokens: int, gtol: float = 1e-13, maxiter: int = 20_000):
+    def __init__(self, pairs, n_tokens: int, method: str = "newton", gtol: float = 1e-13,
+                 maxiter: int = 20_000):
         super().__init__(pairs, n_tokens)
+        if method not in ("newton", "lbfgsb"):
+            raise ValueError(f"method: expected 'newton' or 'lbfgsb', got {method!r}")
+        self.method = method
         self.gtol = gtol
         self.maxiter = maxiter
 
@@ -454,8 +489,9 @@ class DualRouter(_Router):
         if b is None:
             nu, ok = np.ones(self.n_tokens), True      # nu = c: per-pool closed forms
         else:
-            nu, ok = self._minimise_dual(np.ones(self.n_tokens), r, fm, b, self.gtol,
-                                         self.maxiter, attempts, "L-BFGS-B")
+            minimise = self._minimise_dual if self.method == "newton" else self._lbfgsb
+            nu, ok = minimise(np.ones(self.n_tokens), r, fm, b, self.gtol, self.maxiter,
+                              attempts, "dual" if self.method == "newton" else "dual:L-BFGS-B")
         val = arb_at_prices_nb(r, fm, self.tok, nu, self._tend, self._recv)
         res = self._finish(R, f, c, mask, self._tend.copy(), nu, V,
                            "optimal" if ok else "not_converged", "dual", t0, attempts)

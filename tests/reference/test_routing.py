@@ -109,6 +109,49 @@ def test_routers_agree_on_1000_random_instances():
     assert worst_ipm <= 1e-4, worst_ipm
 
 
+def test_newton_and_lbfgsb_minimise_the_same_dual():
+    # two methods with different failure modes on the same dual: scipy's L-BFGS-B (plus a
+    # root-find) and the Numba projected Newton
+    rng = np.random.default_rng(7)
+    worst = 0.0
+    for _ in range(8):
+        n, pairs = random_topology(rng)
+        newton, lbfgsb = DualRouter(pairs, n), DualRouter(pairs, n, method="lbfgsb")
+        for _ in range(25):
+            R, fees, c = random_instance(rng, n, pairs)
+            a, b = newton.solve(R, fees, c), lbfgsb.solve(R, fees, c)
+            assert a.optimal and b.optimal
+            top = max(a.profit, b.profit)
+            if top > 0:
+                worst = max(worst, abs(a.profit - b.profit) / top)
+    assert worst <= 1e-6, worst
+
+
+def test_dual_hessian_matches_finite_differences():
+    from mevlab.searcher.nb import dual_eval_nb, dual_hessian_nb
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n, pairs = random_topology(rng)
+        tok = np.array(pairs)
+        r = np.exp(rng.normal(0, 1, (len(pairs), 2)))
+        fees = rng.choice([0.0, 0.003, 0.01], len(pairs))
+        b = np.zeros(n)
+        nu = np.exp(rng.normal(0, 0.3, n))
+        t, q = np.zeros_like(r), np.zeros_like(r)
+        H = np.zeros((n, n))
+        dual_eval_nb(r, fees, tok, b, nu, t, q, np.zeros(n))
+        dual_hessian_nb(r, fees, tok, nu, t, H)
+        fd = np.zeros((n, n))
+        for j in range(n):
+            h = 1e-6 * nu[j]
+            gp, gm = np.zeros(n), np.zeros(n)
+            dual_eval_nb(r, fees, tok, b, nu + h * np.eye(n)[j], t, q, gp)
+            dual_eval_nb(r, fees, tok, b, nu - h * np.eye(n)[j], t, q, gm)
+            fd[:, j] = (gp - gm) / (2 * h)
+        assert np.allclose(H, H.T)
+        assert np.abs(H - fd).max() <= 1e-5 * max(np.abs(H).max(), 1e-12)
+
+
 def test_realistic_magnitudes_mixed_in_one_instance_solve_to_optimal():
     # the same ETH/USDC price in pools whose tokens have 6, 18 and 27 decimals
     pairs = [(1, 0), (2, 0), (1, 2), (1, 0)]
