@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import os
 import shutil
 import sys
@@ -36,6 +38,12 @@ def _parser():
                    help=f"comma-separated policy names (default: {DEFAULT_POLICIES})")
     c.add_argument("--seeds", type=int, default=4, help="number of seeds, 0..N-1 (default 4)")
     c.add_argument("--flow", type=Path, help="replay this order-flow table (CSV or Parquet)")
+    c.add_argument("--searcher", choices=("closed_form", "convex", "dual"),
+                   help="arbitrage strategy: per-pool closed forms, or the joint trade of the "
+                        "cvxpy or dual-decomposition router (default: the scenario's)")
+    c.add_argument("--inventory", type=float,
+                   help="how much of each token's value (numeraire) the router's trade may "
+                        "go short: 0 atomic arbitrage, inf CEX-DEX (default: the scenario's)")
     c.add_argument("--out", type=Path, required=True, help="output directory")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("presets", help="list the bundled scenarios")
@@ -74,6 +82,14 @@ def _compare(args) -> int:
                else ml.Scenario.preset(args.preset or "superchain"))
     except ConfigError as e:
         problems.extend(e.problems)
+    if scn is not None and (args.searcher is not None or args.inventory is not None):
+        try:
+            scn = dataclasses.replace(
+                scn, **({} if args.searcher is None else {"searcher": args.searcher}),
+                **({} if args.inventory is None else {"router_inventory": args.inventory}))
+        except ConfigError as e:
+            problems.extend(("--inventory" if f == "router_inventory" else f"--{f}", why)
+                            for f, why in e.problems)
     if problems:
         raise ConfigError(problems)
     flow = None
@@ -89,7 +105,9 @@ def _compare(args) -> int:
     elapsed = time.perf_counter() - t0
     print(f"\n{scn.name}: {len(policies)} policies x {args.seeds} seeds, "
           f"{int(df['n_user_tx'].mean()):,} user tx per run, {scn.duration:g} s simulated, "
-          f"topology {scn.topology}; money in numeraire (USD), mean over seeds\n")
+          f"topology {scn.topology}, {scn.searcher} searcher"
+          + ("" if scn.searcher == "closed_form" else f" (inventory {scn.router_inventory:g})")
+          + "; money in numeraire (USD), mean over seeds\n")
     print(format_table(df))
 
     # everything is written into a temporary sibling first, then moved in, so a
@@ -98,7 +116,10 @@ def _compare(args) -> int:
     tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
     try:
         meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
-                "policies": policies, "versions": ml.experiments.versions(),
+                "policies": policies, "searcher": scn.searcher,
+                # JSON has no infinity
+                "router_inventory": scn.router_inventory if math.isfinite(scn.router_inventory)
+                else "inf", "versions": ml.experiments.versions(),
                 "replayed_flow": str(args.flow) if args.flow else None,
                 "elapsed_s": round(elapsed, 3)}
         _write_parquet(df, tmp / "summary.parquet", meta)

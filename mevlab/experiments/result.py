@@ -160,7 +160,8 @@ class Result:
         victims = mev_loss[mev_loss > 0]
         row = {
             "scenario": self.scenario.name, "policy": self.policy, "seed": self.seed,
-            "topology": self.scenario.topology,
+            "topology": self.scenario.topology, "searcher": self.scenario.searcher,
+            "router_failures": int(self.meta.get("router", {}).get("failures", 0)),
             "n_user_tx": int(len(users)),
             "mev_total": mev,
             "mev_arbitrage": float(gross.get("arbitrage", 0.0)),

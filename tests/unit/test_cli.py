@@ -32,6 +32,29 @@ def test_bad_arguments_write_nothing(tmp_path, capsys):
     assert "--seeds" in err and "--policies" in err and "preset" in err
 
 
+def test_compare_with_the_router_searcher(tmp_path, capsys):
+    out = tmp_path / "res"
+    rc = cli.main(["compare", "--preset", "superchain", "--seeds", "1", "--quiet",
+                   "--policies", "fcfs-private", "--searcher", "dual", "--inventory", "0",
+                   "--out", str(out)])
+    assert rc == 0
+    df = pd.read_parquet(out / "summary.parquet")
+    assert df["searcher"].tolist() == ["dual"] and df["router_failures"].tolist() == [0]
+    assert df["mev_arbitrage"].iloc[0] > 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["searcher"] == "dual" and meta["router_inventory"] == 0.0
+    assert 'router_inventory = 0.0' in (out / "scenario.toml").read_text()
+    assert "dual searcher (inventory 0)" in capsys.readouterr().out
+
+
+def test_bad_router_options_name_the_flag(tmp_path, capsys):
+    rc = cli.main(["compare", "--preset", "superchain", "--inventory", "-1",
+                   "--out", str(tmp_path / "res")])
+    assert rc == 2 and not (tmp_path / "res").exists()
+    err = capsys.readouterr().err
+    assert "--inventory: got -1.0; expected a number in [0.0, inf)" in err
+
+
 def test_failure_while_writing_leaves_no_partial_output(tmp_path, monkeypatch):
     import mevlab
 
