@@ -159,10 +159,14 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
 
     With a ``router`` (:class:`~mevlab.searcher.ConvexRouter` or
     :class:`~mevlab.searcher.DualRouter`) the top-of-slot arbitrage of every
-    slot is the router's joint trade over the pools of the slot's clock
-    (one bundle, atomic), solved from Python between single-slot kernel calls;
-    a slot whose solve is not optimal falls back to the per-pool closed form
-    and is counted in ``router_stats``.
+    slot is the router's joint trade over every pool, solved from Python
+    between single-slot kernel calls. Under ``shared`` (one clock) it is one
+    atomic bundle. Under ``isolated`` the legs on the slot's own rollup
+    execute as a bundle there and the others are sent to their rollups, each
+    landing at the top of its rollup's next slot, or reverting if its pool
+    has moved against it; a pool with a leg in flight is left out of later
+    plans until it lands. A slot whose solve is not optimal falls back to the
+    per-pool closed form and is counted in ``router_stats``.
 
     Returns
     -------
@@ -175,6 +179,8 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
     n_slots = len(world.slots.t_close)
     n_pools = len(world.reserves0)
     arb_rows = int(np.sum(np.diff(world.pools.clock_ptr)[world.slots.clock]))
+    if router is not None:
+        arb_rows *= 2      # a slot may also land the legs sent from other rollups
     worst_f = 4 * n_tx + arb_rows
     worst_e = 2 * n_tx + arb_rows
     no_plan = np.zeros((n_pools, 2))
@@ -186,14 +192,15 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
         ext = np.zeros(cap_e, extraction_dt)
         state = np.zeros(3, np.int64)
         stats = {"solves": 0, "failures": 0, "solve_time_s": 0.0}
+        pending = np.zeros((n_pools, 7))
         args = (world.flow, world.slots, world.pools, world.searchers, policy.policy_id, params,
                 world.key, reserves, fills, ext, state)
         if router is None:
-            k, e = run_nb(*args, 0, n_slots, no_plan, np.nan)
+            k, e = run_nb(*args, 0, n_slots, no_plan, np.nan, pending)
         else:
             for s in range(n_slots):
-                plan, gross = _route(world, router, reserves, s, inventory, stats)
-                k, e = run_nb(*args, s, s + 1, plan, gross)
+                plan, gross = _route(world, router, reserves, s, inventory, stats, pending)
+                k, e = run_nb(*args, s, s + 1, plan, gross, pending)
                 if k < 0:
                     break
         if k == -2:
@@ -204,17 +211,19 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
     raise RuntimeError("engine buffers overflowed at their worst-case size (a bug)")
 
 
-def _route(world, router, reserves, s, inventory, stats):
+def _route(world, router, reserves, s, inventory, stats, pending):
     """The router's top-of-slot plan for slot ``s``: (tendered (n_pools, 2), gross numeraire).
+
+    Every pool is reachable except those with a leg in flight (``pending``),
+    including legs that land at the top of this very slot: the plan never
+    trades a pool twice on one piece of information.
 
     Gas is per leg, which the convex program cannot see: a leg worth less than
     its gas at the optimal dual prices (its share of the bundle's value) is
     dropped and the rest re-solved, at most three times.
     """
-    c = world.slots.clock[s]
     pools = world.pools
-    mask = np.zeros(len(reserves), bool)
-    mask[pools.clock_idx[pools.clock_ptr[c]:pools.clock_ptr[c + 1]]] = True
+    mask = pending[:, 0] == 0.0
     prices = world.slots.price[s]
     for _ in range(3):
         res = router.solve(reserves, pools.fee, prices, reachable=mask, inventory=inventory,

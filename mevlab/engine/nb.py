@@ -197,8 +197,17 @@ def write_extraction_nb(ext, e, s, rollup, pool, searcher, strat, n_comp, victim
 
 
 @njit(cache=True)
+def _on_clock(pools, pl, c):
+    """Whether pool ``pl`` is sequenced by clock ``c``."""
+    for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+        if pools.clock_idx[q] == pl:
+            return True
+    return False
+
+
+@njit(cache=True)
 def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fills, ext, state,
-           s_lo, s_hi, plan, plan_gross):
+           s_lo, s_hi, plan, plan_gross, pending):
     """Simulate slots ``s_lo..s_hi-1`` in order; returns ``(n_fills, n_extractions)``.
 
     ``reserves`` (n_pools, 2) is updated in place; ``state`` (int64[3]: rows
@@ -206,7 +215,12 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     across calls. If ``plan_gross`` is finite, the top-of-slot arbitrage of
     slot ``s_lo`` is the router's bundle ``plan`` (n_pools, 2: amounts
     tendered per pool and side), worth ``plan_gross`` numeraire at external
-    prices, instead of the per-pool closed form. Returns ``(-1, -1)`` if a
+    prices, instead of the per-pool closed form. Legs of the plan on pools of
+    another clock (``isolated``: another rollup) do not execute in this slot:
+    they go to ``pending`` (n_pools, 7: active, direction, amount, min_out,
+    owner, bundle, bid) and execute, or revert if they would receive less
+    than ``min_out`` (the output planned), at the top of that pool's next
+    slot, independently of the rest of the bundle. Returns ``(-1, -1)`` if a
     buffer is too small (the caller retries with the worst-case size) and
     ``(-2, -2)`` if ``policy_id`` is not a known ordering kernel.
     """
@@ -234,21 +248,56 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             pl = pools.clock_idx[q]
             pre[pl, 0] = reserves[pl, 0]
             pre[pl, 1] = reserves[pl, 1]
+        # 0. legs of earlier bundles sent to this rollup: each lands on its own
+        for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+            pl = pools.clock_idx[q]
+            if pending[pl, 0] == 0.0:
+                continue
+            pending[pl, 0] = 0.0
+            if k >= cap_f or e >= cap_e:
+                return -1, -1
+            d = int(pending[pl, 1])
+            a = pending[pl, 2]
+            w = int(pending[pl, 4])
+            b_id = int(pending[pl, 5])
+            leg_bid = pending[pl, 6]
+            px = slots.price[s, pools.tok[pl, 0]]
+            py = slots.price[s, pools.tok[pl, 1]]
+            fee = pools.fee[pl]
+            gas = pools.gas[pl]
+            out = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
+            if out >= pending[pl, 3]:
+                swap_nb(reserves, pl, d, a, fee)
+                write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED,
+                              d, w, b_id, a, out, px, py, fee, gas, leg_bid, t_close)
+                gross = _value(out, d == 1, px, py) - _value(a, d == 0, px, py)
+            else:
+                # the pool moved against the leg since it was planned: it reverts, gas is paid
+                write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, REVERTED,
+                              d, w, b_id, a, 0.0, px, py, fee, gas, leg_bid, t_close)
+                gross = 0.0
+            write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, 0, -1, b_id, gross,
+                                gas, leg_bid)
+            k += 1
+            e += 1
+            pos += 1
         # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
         if s == s_lo and math.isfinite(plan_gross):
             gas_total = 0.0
             n_legs = 0
-            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
-                pl = pools.clock_idx[q]
+            n_local = 0
+            for pl in range(n_pools):
                 if plan[pl, 0] > 0.0 or plan[pl, 1] > 0.0:
                     gas_total += pools.gas[pl]
                     n_legs += 1
+                    if _on_clock(pools, pl, c):
+                        n_local += 1
             w = -1
             if n_legs > 0:
                 w, bid, nc = contest_nb(searchers, COL_ARB, plan_gross, gas_total, race,
                                         window, key, 3 * n_tx + s * n_pools)
             if w >= 0:
-                if k + n_legs > cap_f or e + n_legs > cap_e:
+                if k + n_local > cap_f or e + n_local > cap_e:
                     return -1, -1
                 first = True
                 for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
@@ -274,6 +323,21 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     k += 1
                     e += 1
                     pos += 1
+                # the other rollups' legs are sent there, each to land on its own
+                for pl in range(n_pools):
+                    d = 0 if plan[pl, 0] > 0.0 else 1
+                    a = plan[pl, d]
+                    if not a > 0.0 or _on_clock(pools, pl, c):
+                        continue
+                    pending[pl, 0] = 1.0
+                    pending[pl, 1] = d
+                    pending[pl, 2] = a
+                    pending[pl, 3] = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d],
+                                                   pools.fee[pl])
+                    pending[pl, 4] = w
+                    pending[pl, 5] = bundle
+                    pending[pl, 6] = bid if first else 0.0
+                    first = False
                 bundle += 1
         else:
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
