@@ -315,8 +315,15 @@ def dual_newton_nb(r, fees, tok, b, nu0, tol, maxiter, tendered, received):
     val = dual_eval_nb(r, fees, tok, b, nu, tendered, received, grad)
     kkt = _kkt_nb(nu, grad)
     it = 0
+    best = kkt
+    best_it = 0
     while it < maxiter and kkt > tol:
         it += 1
+        if kkt < 0.5 * best:
+            best = kkt
+            best_it = it
+        elif it - best_it > 20:
+            break      # stalled at round-off above tol: no halving of the residual in 20 steps
         dual_hessian_nb(r, fees, tok, nu, tendered, hess)
         # epsilon-active set: prices at (or within the projected-gradient distance of) the
         # bound whose gradient pushes them further down stay there this step

@@ -233,6 +233,22 @@ def test_router_plan_is_worth_at_least_the_closed_form_arbitrage_in_every_slot_o
     assert stats["failures"] == 0 and slots_with_arb > 20 and more > 0
 
 
+@pytest.mark.parametrize("policy", ["fcfs", "fcfs-private", "priority"])
+def test_without_searcher_costs_the_router_run_is_the_closed_form_run(short_superchain, policy):
+    # with unbounded inventory the joint trade separates into the per-pool closed forms; the
+    # bundle differs only in paying the searcher's cost once instead of per pool, so with
+    # zero costs both searchers take the same legs and the runs coincide
+    scn = dataclasses.replace(short_superchain, searchers=tuple(
+        dataclasses.replace(s, cost=0.0) for s in short_superchain.searchers))
+    runs = [ml.simulate(dataclasses.replace(scn, searcher=s), policy, 1)
+            for s in ("closed_form", "dual")]
+    a, b = (r.summary().iloc[0] for r in runs)
+    assert a["mev_arbitrage"] > 0
+    for col in ("mev_arbitrage", "mev_total", "lp_lvr", "user_cost"):
+        assert b[col] == pytest.approx(a[col], rel=1e-9, abs=1e-9), col
+    assert len(runs[0].fills) == len(runs[1].fills)
+
+
 def test_router_sees_at_least_the_closed_form_opportunities(short_superchain):
     # at the same pool state, the joint trade is worth at least the per-pool closed forms
     # an atomic searcher could take without inventory, and equals them with inventory
