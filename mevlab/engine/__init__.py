@@ -16,9 +16,12 @@ from ..dtypes import extraction_dt, fill_dt
 from ..flow.replay import read_flow
 from ..flow.synthetic import generate, price_path, to_token_units
 from ..sequencing.clocks import Clocks, assign_slots, build_clocks, price_grid
-from .nb import run_nb
+from .nb import PENDING_COLS, run_nb  # noqa: F401  (PENDING_COLS: pending array width)
 
-STRATEGY_COLUMNS = ("arbitrage", "backrun", "sandwich")
+#: Columns of ``Searchers.enabled``: the strategy each needs. In-slot back-runs and
+#: sandwiches also need sight of the transaction before ordering (a policy may
+#: clear those columns); next-slot back-runs and blind sandwiches do not.
+STRATEGY_COLUMNS = ("arbitrage", "backrun", "sandwich", "backrun", "sandwich")
 
 
 class Flow(NamedTuple):
@@ -41,6 +44,7 @@ class Slots(NamedTuple):
     t_open: np.ndarray   # (n_slots,) s
     t_close: np.ndarray  # (n_slots,) s
     price: np.ndarray    # (n_slots, n_tokens) numeraire per unit at the slot's open; column 0 = 1
+    live: np.ndarray     # (n_slots,) bool: the slot executes (threshold: its key was released)
 
 
 class Pools(NamedTuple):
@@ -56,7 +60,7 @@ class Searchers(NamedTuple):
     latency: np.ndarray
     jitter: np.ndarray
     cost: np.ndarray
-    enabled: np.ndarray   # (n_searchers, 3) bool, columns STRATEGY_COLUMNS
+    enabled: np.ndarray   # (n_searchers, 5) bool, columns STRATEGY_COLUMNS
 
 
 class World(NamedTuple):
@@ -122,7 +126,7 @@ def prepare(scn, seed, flow=None) -> World:
               col("priority_fee", np.float64), col("informed", np.bool_),
               col("tie_u", np.float64))
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_open,
-                  clocks.slot_t_close, prices)
+                  clocks.slot_t_close, prices, np.ones(n_slots, np.bool_))
 
     rnames = [r.name for r in scn.rollups]
     p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)
@@ -139,7 +143,7 @@ def prepare(scn, seed, flow=None) -> World:
                      np.array([s.jitter for s in scn.searchers], float),
                      np.array([s.cost for s in scn.searchers], float),
                      np.array([[c in s.strategies for c in STRATEGY_COLUMNS]
-                               for s in scn.searchers], bool).reshape(-1, 3))
+                               for s in scn.searchers], bool).reshape(-1, 5))
     reserves0 = np.array([[p.reserve_x, p.reserve_y] for p in scn.pools], float)
     key = int(r_key.integers(0, 2**63 - 1))
     return World(fl, slots, pools, srch, reserves0, key, df, clocks)
@@ -179,10 +183,13 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
     n_slots = len(world.slots.t_close)
     n_pools = len(world.reserves0)
     arb_rows = int(np.sum(np.diff(world.pools.clock_ptr)[world.slots.clock]))
+    pool_slots = arb_rows
     if router is not None:
         arb_rows *= 2      # a slot may also land the legs sent from other rollups
-    worst_f = 4 * n_tx + arb_rows
-    worst_e = 2 * n_tx + arb_rows
+    # per pool and slot, a next-slot back-run and up to eight speculative legs or
+    # dropped commitments; slack for the kernel's per-step headroom check
+    worst_f = 4 * n_tx + arb_rows + 9 * pool_slots + 8
+    worst_e = 2 * n_tx + arb_rows + 2 * pool_slots + 3
     no_plan = np.zeros((n_pools, 2))
     # a realistic first guess; the worst case only if a run overflows it
     for cap_f, cap_e in ((min(worst_f, 2 * n_tx + arb_rows + 64),
@@ -192,7 +199,7 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
         ext = np.zeros(cap_e, extraction_dt)
         state = np.zeros(3, np.int64)
         stats = {"solves": 0, "failures": 0, "solve_time_s": 0.0}
-        pending = np.zeros((n_pools, 7))
+        pending = np.zeros((n_pools, PENDING_COLS))
         args = (world.flow, world.slots, world.pools, world.searchers, policy.policy_id, params,
                 world.key, reserves, fills, ext, state)
         if router is None:

@@ -22,7 +22,8 @@ import numpy as np
 from numba import njit
 
 from ..amm.nb import amount_out_nb, swap_nb
-from ..policies.nb import order_slot_nb
+from ..policies.nb import (N_PARAMS, P_BOND, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
+                          SPEC_COMMIT, SPEC_LEAK, order_slot_nb)
 from ..searcher.nb import best_frontrun_nb, max_frontrun_nb, optimal_arb_nb, sandwich_nb
 
 USER = 0
@@ -33,10 +34,17 @@ ST_FRONT = 3
 ST_BACK = 4
 EXECUTED = 0
 REVERTED = 1
-# column of ``searchers.enabled`` per strategy
+DROPPED = 2
+# column of ``searchers.enabled`` per strategy: in-slot back-runs and sandwiches need
+# sight of the transaction before ordering; next-slot back-runs and blind
+# (speculative or metadata-guided) sandwiches do not
 COL_ARB = 0
 COL_BACKRUN = 1
 COL_SANDWICH = 2
+COL_NEXT_BACKRUN = 3
+COL_BLIND = 4
+# columns of ``pending``: router legs in flight (0-6), then next-slot back-runs (7-10)
+PENDING_COLS = 11
 #: front-runs are shrunk by this relative margin so that float rounding never
 #: pushes the victim below its limit
 FRONTRUN_MARGIN = 1e-9
@@ -206,26 +214,132 @@ def _on_clock(pools, pl, c):
 
 
 @njit(cache=True)
+def user_terms_nb(flow, j, x, y, pre_x, pre_y, p, fee):
+    """What user ``j`` trades when it executes on a pool at state ``(x, y)``.
+
+    Informed users trade toward the external price ``p`` (same value
+    tendered); the limit is the given ``min_out``, or the quote at the
+    pre-slot state ``(pre_x, pre_y)`` times ``1 - tolerance`` (also when the
+    side flipped, since a given limit is in the original output token).
+
+    Returns
+    -------
+    d : int
+        Direction (0 tenders x).
+    a : float
+        Amount tendered, token units.
+    mo : float
+        Least acceptable output, token units.
+    q0 : float
+        Output at the pre-slot state, token units.
+    """
+    d = flow.direction[j]
+    a = flow.amount_in[j]
+    flipped = False
+    if flow.informed[j]:
+        want = 1 if y < p * x else 0
+        if want != d:
+            a = a * p if d == 0 else a / p
+            d = want
+            flipped = True
+    if d == 0:
+        q0 = amount_out_nb(a, pre_x, pre_y, fee)
+    else:
+        q0 = amount_out_nb(a, pre_y, pre_x, fee)
+    mo = flow.min_out[j]
+    if math.isnan(mo) or flipped:
+        mo = q0 * (1.0 - flow.tolerance[j])
+    return d, a, mo, q0
+
+
+@njit(cache=True)
+def _sim_swap(st, d, a, fee):
+    """Swap on a two-entry state ``st = [x, y]`` in place; returns the output."""
+    out = amount_out_nb(a, st[d], st[1 - d], fee)
+    st[d] += a
+    st[1 - d] -= out
+    return out
+
+
+@njit(cache=True)
+def spec_gross_nb(flow, js, n_before, x, y, pre_x, pre_y, p, fee, a0, a1):
+    """Gross value of speculative sandwich legs around one pool's users in one slot.
+
+    Users ``js[:n_before]`` execute first, then the front legs (``a0`` of x
+    for y if positive, then ``a1`` of y for x if positive), then users
+    ``js[n_before:]`` (each reverting if below its limit), then the back legs,
+    each selling all that its front received. This is exactly the sequence the
+    engine settles, so the searcher's reveal decision is computed, not guessed.
+
+    Returns
+    -------
+    float
+        ``(b0 - a0) * p + (b1 - a1)``: the legs' value in units of y at
+        external price ``p`` (y per x).
+    """
+    st = np.empty(2)
+    st[0] = x
+    st[1] = y
+    for m in range(n_before):
+        d, a, mo, _ = user_terms_nb(flow, js[m], st[0], st[1], pre_x, pre_y, p, fee)
+        if amount_out_nb(a, st[d], st[1 - d], fee) >= mo:
+            _sim_swap(st, d, a, fee)
+    o0 = _sim_swap(st, 0, a0, fee) if a0 > 0.0 else 0.0
+    o1 = _sim_swap(st, 1, a1, fee) if a1 > 0.0 else 0.0
+    for m in range(n_before, js.shape[0]):
+        d, a, mo, _ = user_terms_nb(flow, js[m], st[0], st[1], pre_x, pre_y, p, fee)
+        if amount_out_nb(a, st[d], st[1 - d], fee) >= mo:
+            _sim_swap(st, d, a, fee)
+    b0 = _sim_swap(st, 1, o0, fee) if a0 > 0.0 else 0.0
+    b1 = _sim_swap(st, 0, o1, fee) if a1 > 0.0 else 0.0
+    return (b0 - a0) * p + (b1 - a1)
+
+
+@njit(cache=True)
 def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fills, ext, state,
            s_lo, s_hi, plan, plan_gross, pending):
     """Simulate slots ``s_lo..s_hi-1`` in order; returns ``(n_fills, n_extractions)``.
 
     ``reserves`` (n_pools, 2) is updated in place; ``state`` (int64[3]: rows
     of fills and extractions written so far, next bundle id) carries the run
-    across calls. If ``plan_gross`` is finite, the top-of-slot arbitrage of
-    slot ``s_lo`` is the router's bundle ``plan`` (n_pools, 2: amounts
-    tendered per pool and side), worth ``plan_gross`` numeraire at external
-    prices, instead of the per-pool closed form. Legs of the plan on pools of
-    another clock (``isolated``: another rollup) do not execute in this slot:
-    they go to ``pending`` (n_pools, 7: active, direction, amount, min_out,
-    owner, bundle, bid) and execute, or revert if they would receive less
-    than ``min_out`` (the output planned), at the top of that pool's next
-    slot, independently of the rest of the bundle. Returns ``(-1, -1)`` if a
-    buffer is too small (the caller retries with the worst-case size) and
-    ``(-2, -2)`` if ``policy_id`` is not a known ordering kernel.
+    across calls, and so does ``pending`` (n_pools, :data:`PENDING_COLS`).
+
+    ``params`` is the policy's vector (:data:`P_PUBLIC` ... :data:`P_BOND`),
+    followed, when :data:`P_SPEC` is set, by the speculative front-run size per
+    pool and direction (fraction of the input reserve, ``2 * n_pools``) and its
+    expected value to the searcher (numeraire, ``2 * n_pools``).
+
+    - A slot with ``slots.live[s]`` false executes nothing (its transactions
+      were moved to a later slot by the caller).
+    - With :data:`P_NEXT_BACKRUN`, the contents of a slot are known only once
+      its order is fixed: the back-run of each pool's last executed user trade
+      is sized at that slot's price and lands at the top of the pool's next
+      slot (columns 7-10 of ``pending``: active, victim, x and y prices).
+    - :data:`SPEC_COMMIT` (commit-reveal): per pool, one searcher commits a
+      front-run per direction at its arrival and a back-run at the slot's
+      end, and after every reveal decides which pairs to reveal; unrevealed
+      commitments are dropped and their bonds go to the sequencer.
+    - :data:`SPEC_LEAK` (threshold with leaked pool and direction): a blind
+      front-run of the precomputed size before the victim and a back-run after,
+      both executed whatever the victim's size or limit turn out to be.
+
+    If ``plan_gross`` is finite, the top-of-slot arbitrage of slot ``s_lo`` is
+    the router's bundle ``plan`` (n_pools, 2: amounts tendered per pool and
+    side), worth ``plan_gross`` numeraire at external prices, instead of the
+    per-pool closed form. Legs of the plan on pools of another clock
+    (``isolated``: another rollup) do not execute in this slot: they go to
+    ``pending`` (columns 0-6: active, direction, amount, min_out, owner,
+    bundle, bid) and execute, or revert if they would receive less than
+    ``min_out`` (the output planned), at the top of that pool's next slot,
+    independently of the rest of the bundle. Returns ``(-1, -1)`` if a buffer
+    is too small (the caller retries with the worst-case size) and ``(-2, -2)``
+    if ``policy_id`` is not a known ordering kernel.
     """
-    public = params[0] != 0.0
-    race = params[1] != 0.0
+    public = params[P_PUBLIC] != 0.0
+    race = params[P_RACE] != 0.0
+    next_backrun = params[P_NEXT_BACKRUN] != 0.0
+    spec = int(params[P_SPEC])
+    bond = params[P_BOND]
     n_tx = flow.t_seq.shape[0]
     n_pools = reserves.shape[0]
     n_slots = slots.ptr.shape[0] - 1
@@ -235,11 +349,26 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     for s in range(s_lo, s_hi):
         max_n = max(max_n, slots.ptr[s + 1] - slots.ptr[s])
     perm = np.empty(max(max_n, 1), np.int64)
+    js = np.empty(max(max_n, 1), np.int64)
     pre = reserves.copy()
+    # speculative pairs of the current slot, per pool: which directions are revealed
+    # (bit 0: x in, bit 1: y in), committed, fronts executed, winner, front arrival,
+    # front sizes and outputs, bundle id
+    sp_rev = np.zeros(n_pools, np.int64)
+    sp_com = np.zeros(n_pools, np.int64)
+    sp_done = np.zeros(n_pools, np.bool_)
+    sp_w = np.zeros(n_pools, np.int64)
+    sp_t = np.zeros(n_pools)
+    sp_a = np.zeros((n_pools, 2))
+    sp_o = np.zeros((n_pools, 2))
+    sp_b = np.zeros(n_pools, np.int64)
+    sp_nc = np.zeros(n_pools, np.int64)
     k = state[0]
     e = state[1]
     bundle = state[2]
     for s in range(s_lo, s_hi):
+        if not slots.live[s]:
+            continue
         c = slots.clock[s]
         t_close = slots.t_close[s]
         window = t_close - slots.t_open[s]   # searchers see the slot's price at its open
@@ -281,6 +410,39 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             k += 1
             e += 1
             pos += 1
+        # 0b. back-runs of the previous slot's revealed trades, sized at that slot's price
+        if next_backrun:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                if pending[pl, 7] == 0.0:
+                    continue
+                pending[pl, 7] = 0.0
+                j = int(pending[pl, 8])
+                pyo = pending[pl, 10]
+                fee = pools.fee[pl]
+                gas = pools.gas[pl]
+                db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1],
+                                                pending[pl, 9] / pyo, fee)
+                if db < 0:
+                    continue
+                w, bid, nc = contest_nb(searchers, COL_NEXT_BACKRUN, pb * pyo, gas, race, window,
+                                        key, 3 * j + 2)
+                if w < 0:
+                    continue
+                if k >= cap_f or e >= cap_e:
+                    return -1, -1
+                px = slots.price[s, pools.tok[pl, 0]]
+                py = slots.price[s, pools.tok[pl, 1]]
+                ob = swap_nb(reserves, pl, db, ab, fee)
+                write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_BACKRUN,
+                              EXECUTED, db, w, -1, ab, ob, px, py, fee, gas, bid, t_close)
+                # realised at this slot's price: the searcher bore the price move since
+                write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_BACKRUN, nc, j, -1,
+                                    _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
+                                    gas, bid)
+                k += 1
+                e += 1
+                pos += 1
         # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
         if s == s_lo and math.isfinite(plan_gross):
             gas_total = 0.0
@@ -372,6 +534,60 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                           flow.tie_u[lo:hi], perm)
         if n < 0:
             return -2, -2
+        # 2b. speculative commitments, and the reveal decision once every other reveal is in
+        if spec == SPEC_COMMIT:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                sp_rev[pl] = 0
+                sp_com[pl] = 0
+                sp_done[pl] = False
+                ev = 0.0
+                for d in range(2):
+                    if params[N_PARAMS + 2 * pl + d] > 0.0:
+                        sp_com[pl] |= 1 << d
+                        ev += params[N_PARAMS + 2 * n_pools + 2 * pl + d]
+                if sp_com[pl] == 0:
+                    continue
+                opp = 3 * n_tx + (n_slots + s) * n_pools + pl
+                w, _, nc = contest_nb(searchers, COL_BLIND, ev, 0.0, True, window, key, opp)
+                if w < 0:
+                    sp_com[pl] = 0
+                    continue
+                sp_w[pl] = w
+                sp_nc[pl] = nc
+                # the same draw as in the contest: when the winner's commitments arrive
+                sp_t[pl] = slots.t_open[s] + searchers.latency[w] \
+                    - searchers.jitter[w] * math.log(uniform_nb(key, opp, w))
+                for d in range(2):
+                    sp_a[pl, d] = params[N_PARAMS + 2 * pl + d] * reserves[pl, d] \
+                        if sp_com[pl] & (1 << d) else 0.0
+                # the pool's users in the fixed order, and how many precede the fronts
+                m_js = 0
+                n_before = 0
+                for m in range(n):
+                    j = lo + perm[m]
+                    if flow.pool[j] == pl:
+                        js[m_js] = j
+                        m_js += 1
+                        if flow.t_seq[j] < sp_t[pl]:
+                            n_before = m_js
+                px = slots.price[s, pools.tok[pl, 0]]
+                py = slots.price[s, pools.tok[pl, 1]]
+                gas = pools.gas[pl]
+                n_com = (sp_com[pl] & 1) + (sp_com[pl] >> 1)
+                best = -2.0 * n_com * bond     # reveal nothing: every bond is forfeited
+                for combo in range(1, 4):
+                    if combo & sp_com[pl] != combo:
+                        continue
+                    n_rev = (combo & 1) + (combo >> 1)
+                    g = spec_gross_nb(flow, js[:m_js], n_before, reserves[pl, 0],
+                                      reserves[pl, 1], pre[pl, 0], pre[pl, 1], px / py,
+                                      pools.fee[pl], sp_a[pl, 0] if combo & 1 else 0.0,
+                                      sp_a[pl, 1] if combo & 2 else 0.0) * py
+                    v = g - 2.0 * n_rev * gas - 2.0 * (n_com - n_rev) * bond
+                    if v > best:
+                        best = v
+                        sp_rev[pl] = combo
         # 3. sequential settlement with searcher insertion
         for m in range(n):
             j = lo + perm[m]
@@ -381,26 +597,20 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             p = px / py
             fee = pools.fee[pl]
             gas = pools.gas[pl]
-            d = flow.direction[j]
-            a = flow.amount_in[j]
-            flipped = False
-            if flow.informed[j]:
-                want = 1 if reserves[pl, 1] < p * reserves[pl, 0] else 0
-                if want != d:
-                    a = a * p if d == 0 else a / p
-                    d = want
-                    flipped = True
+            if k + 8 > cap_f or e + 3 > cap_e:
+                return -1, -1
+            if spec == SPEC_COMMIT and sp_rev[pl] != 0 and not sp_done[pl] \
+                    and flow.t_seq[j] >= sp_t[pl]:
+                k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o,
+                                      sp_b, sp_done, bundle, reserves, px, py, t_close)
+                bundle += 1
+            d, a, mo, q0 = user_terms_nb(flow, j, reserves[pl, 0], reserves[pl, 1], pre[pl, 0],
+                                         pre[pl, 1], p, fee)
             i_in = d
             i_out = 1 - d
-            q0 = amount_out_nb(a, pre[pl, i_in], pre[pl, i_out], fee)
-            mo = flow.min_out[j]
-            # a given limit is in the original output token: void once the side flips
-            if math.isnan(mo) or flipped:
-                mo = q0 * (1.0 - flow.tolerance[j])
-            if k + 4 > cap_f or e + 2 > cap_e:
-                return -1, -1
             mev_out = np.nan
-            # sandwich
+            executed = False
+            # sandwich, by a searcher who can read the transaction before ordering
             if public:
                 rin = reserves[pl, i_in]
                 rout = reserves[pl, i_out]
@@ -441,12 +651,50 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         bundle += 1
                         executed = True
                     else:
-                        executed = False
                         mev_out = np.nan
-                else:
-                    executed = False
-            else:
-                executed = False
+            # blind sandwich: pool and direction leaked, size and limit unknown
+            if spec == SPEC_LEAK and not executed:
+                af = params[N_PARAMS + 2 * pl + d] * reserves[pl, i_in]
+                if af > 0.0:
+                    deadline = t_close - flow.t_pub[j]
+                    if race:
+                        deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
+                    w, bid, nc = contest_nb(searchers, COL_BLIND,
+                                            params[N_PARAMS + 2 * n_pools + 2 * pl + d], 0.0,
+                                            race, deadline, key,
+                                            3 * n_tx + 2 * n_slots * n_pools + j)
+                    if w >= 0:
+                        mev_out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
+                        o1 = swap_nb(reserves, pl, d, af, fee)
+                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
+                                      ST_FRONT, EXECUTED, d, w, bundle, af, o1, px, py, fee,
+                                      gas, bid, t_close)
+                        k += 1
+                        pos += 1
+                        ov = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
+                        st = EXECUTED if ov >= mo else REVERTED
+                        if st == EXECUTED:
+                            swap_nb(reserves, pl, d, a, fee)
+                        else:
+                            ov = 0.0
+                        _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, d, j, a, ov, px,
+                                    py, fee, gas, flow, mo, q0, mev_out, t_close)
+                        k += 1
+                        pos += 1
+                        b = swap_nb(reserves, pl, 1 - d, o1, fee)
+                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
+                                      ST_BACK, EXECUTED, 1 - d, w, bundle, o1, b, px, py, fee,
+                                      gas, 0.0, t_close)
+                        k += 1
+                        pos += 1
+                        write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_FRONT, nc, j,
+                                            bundle, _value(b - af, d == 0, px, py), 2.0 * gas,
+                                            bid)
+                        e += 1
+                        bundle += 1
+                        executed = True
+                        if st != EXECUTED:
+                            continue
             if not executed:
                 out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
                 if out >= mo:
@@ -462,6 +710,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 pos += 1
                 if st != EXECUTED:
                     continue
+            if next_backrun:
+                pending[pl, 7] = 1.0
+                pending[pl, 8] = j
+                pending[pl, 9] = px
+                pending[pl, 10] = py
             # back-run: arbitrage the displacement the user trade left
             if public:
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
@@ -480,11 +733,72 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         k += 1
                         e += 1
                         pos += 1
+        # 4. speculative pairs: fronts nobody followed, the back-runs, dropped commitments
+        if spec == SPEC_COMMIT:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                if sp_com[pl] == 0:
+                    continue
+                if k + 8 > cap_f or e + 1 > cap_e:
+                    return -1, -1
+                px = slots.price[s, pools.tok[pl, 0]]
+                py = slots.price[s, pools.tok[pl, 1]]
+                fee = pools.fee[pl]
+                gas = pools.gas[pl]
+                w = sp_w[pl]
+                if sp_rev[pl] != 0 and not sp_done[pl]:
+                    k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o,
+                                          sp_b, sp_done, bundle, reserves, px, py, t_close)
+                    bundle += 1
+                gross = 0.0
+                n_rev = 0
+                for d in range(2):
+                    if sp_rev[pl] & (1 << d):
+                        b = swap_nb(reserves, pl, 1 - d, sp_o[pl, d], fee)
+                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
+                                      ST_BACK, EXECUTED, 1 - d, w, sp_b[pl], sp_o[pl, d], b, px,
+                                      py, fee, gas, 0.0, t_close)
+                        gross += _value(b - sp_a[pl, d], d == 0, px, py)
+                        n_rev += 1
+                        k += 1
+                        pos += 1
+                forfeited = 0.0
+                for d in range(2):
+                    if sp_com[pl] & (1 << d) and not sp_rev[pl] & (1 << d):
+                        # the front and back commitments of this pair: never revealed
+                        for leg in range(2):
+                            write_fill_nb(fills, k, s, pools.rollup[pl], pl, -1, SEARCHER,
+                                          ST_FRONT if leg == 0 else ST_BACK, DROPPED,
+                                          d if leg == 0 else 1 - d, w, -1, 0.0, 0.0, px, py,
+                                          fee, 0.0, bond, t_close)
+                            k += 1
+                            forfeited += bond
+                write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_FRONT, sp_nc[pl], -1,
+                                    sp_b[pl] if n_rev else -1, gross, 2.0 * n_rev * gas,
+                                    forfeited)
+                e += 1
     state[0] = k
     state[1] = e
     state[2] = bundle
     return k, e
 
+
+@njit(cache=True)
+def _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o, sp_b, sp_done, bundle,
+                 reserves, px, py, t_close):
+    """Execute the revealed speculative front-runs on pool ``pl``; returns ``(k, pos)``."""
+    fee = pools.fee[pl]
+    for d in range(2):
+        if sp_rev[pl] & (1 << d):
+            sp_o[pl, d] = swap_nb(reserves, pl, d, sp_a[pl, d], fee)
+            write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_FRONT, EXECUTED,
+                          d, sp_w[pl], bundle, sp_a[pl, d], sp_o[pl, d], px, py, fee,
+                          pools.gas[pl], 0.0, t_close)
+            k += 1
+            pos += 1
+    sp_b[pl] = bundle
+    sp_done[pl] = True
+    return k, pos
 
 @njit(cache=True)
 def _write_user(fills, k, s, rollup, pl, pos, st, d, j, a, out, px, py, fee, gas, flow, mo, q0,

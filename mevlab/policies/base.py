@@ -6,12 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
-from .nb import order_slot_nb
-
-#: Index of each entry of the parameter vector the engine receives.
-P_PUBLIC = 0       # 1.0: searchers see user transactions before ordering
-P_RACE = 1         # 1.0: searchers compete by latency; 0.0: by bids (priority auction)
-N_PARAMS = 2
+from .nb import N_PARAMS, P_PUBLIC, P_RACE, order_slot_nb
 
 
 @dataclass(frozen=True)

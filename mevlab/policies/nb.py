@@ -5,6 +5,18 @@ from numba import njit
 FCFS = 0
 PRIORITY = 1
 
+#: Entries of the policy parameter vector the engine receives (``Policy.params``).
+P_PUBLIC = 0        # 1: searchers read transactions before ordering (public mempool)
+P_RACE = 1          # 1: searchers compete by latency; 0: by bids (open auction)
+P_NEXT_BACKRUN = 2  # 1: contents are known only once the order is fixed; back-runs go to the
+#                     next slot
+P_SPEC = 3          # speculative strategy, one of SPEC_*
+P_BOND = 4          # bond per commitment, numeraire, forfeited if not revealed
+N_PARAMS = 5
+SPEC_NONE = 0
+SPEC_COMMIT = 1     # commit-reveal: speculative commitments with the option not to reveal
+SPEC_LEAK = 2       # threshold with leaked pool and direction: a blind sandwich that must execute
+
 
 @njit(cache=True)
 def order_fcfs_nb(t_seq, tie_u, out):

@@ -213,7 +213,7 @@ def test_router_plan_is_worth_at_least_the_closed_form_arbitrage_in_every_slot_o
     reserves = world.reserves0.copy()
     fills, ext = np.zeros(8 * n + 10_000, fill_dt), np.zeros(4 * n + 10_000, extraction_dt)
     state = np.zeros(3, np.int64)
-    pending = np.zeros((len(reserves), 7))
+    pending = np.zeros((len(reserves), ml.engine.PENDING_COLS))
     stats = {"solves": 0, "failures": 0, "solve_time_s": 0.0}
     slots_with_arb = more = 0
     for s in range(len(world.slots.t_close)):
@@ -305,7 +305,7 @@ def test_a_leg_sent_to_another_rollup_lands_or_reverts_on_its_own(small):
     for min_out, status in ((out, 0), (out * (1 + 1e-9), 1)):
         reserves = R.copy()
         fills, ext = np.zeros(64, fill_dt), np.zeros(64, extraction_dt)
-        pending = np.zeros((len(R), 7))
+        pending = np.zeros((len(R), ml.engine.PENDING_COLS))
         pending[pl] = [1.0, 1, a, min_out, 2, 7, 0.0]
         k, e = run_nb(world.flow, world.slots, world.pools, world.searchers, pol.policy_id,
                       pol.params(scn), world.key, reserves, fills, ext, np.zeros(3, np.int64),
