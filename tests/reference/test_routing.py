@@ -306,7 +306,7 @@ def test_a_leg_sent_to_another_rollup_lands_or_reverts_on_its_own(small):
         reserves = R.copy()
         fills, ext = np.zeros(64, fill_dt), np.zeros(64, extraction_dt)
         pending = np.zeros((len(R), ml.engine.PENDING_COLS))
-        pending[pl] = [1.0, 1, a, min_out, 2, 7, 0.0]
+        pending[pl, :7] = [1.0, 1, a, min_out, 2, 7, 0.0]
         k, e = run_nb(world.flow, world.slots, world.pools, world.searchers, pol.policy_id,
                       pol.params(scn), world.key, reserves, fills, ext, np.zeros(3, np.int64),
                       s, s + 1, np.zeros((len(R), 2)), np.nan, pending)
