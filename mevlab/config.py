@@ -266,6 +266,36 @@ class SearcherSpec(_Spec):
 
 
 @dataclass(frozen=True)
+class CommitRevealSpec(_Spec):
+    """Commit-reveal ordering (model.md §4): bonds and speculative commitments."""
+    bond: float = num(0.0, 0.0, 1e9, unit="numeraire per commitment, forfeited to the "
+                      "sequencer if not revealed")
+    speculative: bool = choice(True, (True, False))
+
+
+@dataclass(frozen=True)
+class ThresholdSpec(_Spec):
+    """Threshold-encrypted mempool (model.md §4): the keyper committee and what leaks."""
+    keypers: int = num(5, 1, 64, integer=True, unit="committee members (n)")
+    threshold: int = num(3, 1, 64, integer=True, unit="shares needed to decrypt (t)")
+    uptime: float = num(1.0, 0.0, 1.0, unit="probability a keyper is online in a slot")
+    colluding: int = num(0, 0, 64, integer=True,
+                         unit="keypers that leak their shares to one searcher")
+    metadata: str = choice("hidden", ("hidden", "pool_direction"))
+    order_by: str = choice("arrival", ("arrival", "fee"))
+
+    def _check(self):
+        p = []
+        if self.threshold > self.keypers:
+            p.append(("threshold", f"got {self.threshold}; expected an integer in "
+                                   f"[1, keypers={self.keypers}]"))
+        if self.colluding > self.keypers:
+            p.append(("colluding", f"got {self.colluding}; expected an integer in "
+                                   f"[0, keypers={self.keypers}]"))
+        return p
+
+
+@dataclass(frozen=True)
 class Scenario(_Spec):
     """A multi-rollup world: assets, rollups, pools, user flow, searchers, latencies, topology.
 
@@ -291,6 +321,9 @@ class Scenario(_Spec):
     searcher: str = choice("closed_form", ("closed_form", "convex", "dual"))
     router_inventory: float = num(math.inf, 0.0, None, unit="numeraire per token the router's "
                                   "arbitrage may go short (inf: CEX-DEX arbitrage)", allow_inf=True)
+    commit_reveal: CommitRevealSpec = nested(CommitRevealSpec, CommitRevealSpec)
+    threshold: ThresholdSpec = nested(ThresholdSpec, ThresholdSpec)
+    crypto: str = choice("fast", ("fast", "full"))
 
     def _check(self):
         p = []

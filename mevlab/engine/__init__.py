@@ -73,6 +73,8 @@ class World(NamedTuple):
     key: int
     flow_table: pd.DataFrame
     clocks: Clocks
+    policy_seed: np.random.SeedSequence   # draws a policy makes (keyper uptime, history)
+    crypto_seed: np.random.SeedSequence   # keys, salts: never shift any other draw
 
 
 def seed_sequence(seed) -> np.random.SeedSequence:
@@ -98,7 +100,8 @@ def prepare(scn, seed, flow=None) -> World:
     # spawn from a copy: spawning advances a SeedSequence, and the caller's object must
     # give the same run every time it is passed in
     ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
-    r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in ss.spawn(4))
+    children = ss.spawn(6)
+    r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in children[:4])
     df = generate(scn, r_flow) if flow is None else read_flow(flow, scn, r_flow)
     horizon = max(scn.duration, float(df["t_seq"].max()) if len(df) else 0.0)
     clocks = build_clocks(scn, horizon)
@@ -146,7 +149,32 @@ def prepare(scn, seed, flow=None) -> World:
                                for s in scn.searchers], bool).reshape(-1, 5))
     reserves0 = np.array([[p.reserve_x, p.reserve_y] for p in scn.pools], float)
     key = int(r_key.integers(0, 2**63 - 1))
-    return World(fl, slots, pools, srch, reserves0, key, df, clocks)
+    return World(fl, slots, pools, srch, reserves0, key, df, clocks, children[4], children[5])
+
+
+def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -> World:
+    """The world with transactions moved to other slots (or dropped) and dead slots.
+
+    Parameters
+    ----------
+    slot : int64 (n_tx,)
+        New slot of every transaction (same clock, never earlier).
+    keep : bool (n_tx,)
+        Transactions that execute at all.
+    live : bool (n_slots,)
+        Slots that execute.
+    """
+    df = world.flow_table.copy()     # row i is transaction i of world.flow
+    df["slot"] = slot
+    df["_row"] = np.arange(len(df))
+    df = df[keep].sort_values(["slot", "t_seq"], kind="stable", ignore_index=True)
+    n_slots = len(world.slots.t_close)
+    ptr = np.zeros(n_slots + 1, np.int64)
+    np.cumsum(np.bincount(df["slot"].to_numpy(), minlength=n_slots), out=ptr[1:])
+    idx = df.pop("_row").to_numpy()
+    flow = Flow(*(np.ascontiguousarray(a[idx]) for a in world.flow))
+    slots = world.slots._replace(ptr=ptr, live=np.ascontiguousarray(live, np.bool_))
+    return world._replace(flow=flow, slots=slots, flow_table=df)
 
 
 def make_router(scn):

@@ -296,6 +296,36 @@ def spec_gross_nb(flow, js, n_before, x, y, pre_x, pre_y, p, fee, a0, a1):
 
 
 @njit(cache=True)
+def spec_values_nb(flow, js, ptr, n_before, x, y, p, fee, amounts, d, floor):
+    """Mean payoff (units of y) of speculative legs of each size over sampled slots.
+
+    Group ``g`` is the users ``js[ptr[g]:ptr[g+1]]`` of one sampled slot, of
+    which ``n_before[g]`` precede the front leg on side ``d``. A group pays
+    ``max(gross - floor[1], floor[0])``: ``floor[1]`` is the legs' gas and
+    ``floor[0]`` the payoff of not revealing (minus both bonds), or ``-inf``
+    when the legs execute regardless.
+
+    Returns
+    -------
+    ndarray (len(amounts),)
+        Mean payoff per group for each size in ``amounts`` (token units of
+        side ``d``), units of y.
+    """
+    n_g = ptr.shape[0] - 1
+    out = np.zeros(amounts.shape[0])
+    for i in range(amounts.shape[0]):
+        a0 = amounts[i] if d == 0 else 0.0
+        a1 = amounts[i] if d == 1 else 0.0
+        tot = 0.0
+        for g in range(n_g):
+            v = spec_gross_nb(flow, js[ptr[g]:ptr[g + 1]], n_before[g], x, y, x, y, p, fee,
+                              a0, a1) - floor[1]
+            tot += max(v, floor[0])
+        out[i] = tot / max(n_g, 1)
+    return out
+
+
+@njit(cache=True)
 def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fills, ext, state,
            s_lo, s_hi, plan, plan_gross, pending):
     """Simulate slots ``s_lo..s_hi-1`` in order; returns ``(n_fills, n_extractions)``.

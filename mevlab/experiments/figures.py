@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 
 RECIPIENTS = (("to_searchers", "searchers (net)", "#d95f02"),
               ("to_sequencer_bids", "sequencer: bids", "#1b9e77"),
+              ("to_sequencer_bonds", "sequencer: forfeited bonds", "#a6761d"),
               ("to_sequencer_gas", "sequencer: searcher gas", "#66c2a5"))
 STRATEGIES = (("mev_arbitrage", "CEX-DEX arbitrage", "#7570b3"),
               ("mev_backrun", "backrun", "#e7298a"),

@@ -147,7 +147,9 @@ class Result:
         actual = np.where(ex, users["value_in"] - users["value_out"], 0.0)
         gross = e.groupby("strategy", observed=False)["gross"].sum()
         mev = float(e["gross"].sum())
-        bids = float(e["bid"].sum())
+        bids = float(e["bid"].sum())     # forfeited bonds included
+        dropped = (f["sender_kind"] == "searcher") & (f["status"] == "dropped")
+        bonds = float(f.loc[dropped, "fee_paid"].sum())
         s_gas = float(e["gas"].sum())
         s_net = float(e["net"].sum())
         per_searcher = e.groupby("searcher", observed=False)["net"].sum()
@@ -167,8 +169,10 @@ class Result:
             "mev_arbitrage": float(gross.get("arbitrage", 0.0)),
             "mev_backrun": float(gross.get("backrun", 0.0)),
             "mev_sandwich": float(gross.get("sandwich", 0.0)),
-            "n_sandwiches": int((e["strategy"] == "sandwich").sum()),
-            "to_searchers": s_net, "to_sequencer_bids": bids, "to_sequencer_gas": s_gas,
+            # attempts that traded (a speculative pair never revealed is not a sandwich)
+            "n_sandwiches": int(((e["strategy"] == "sandwich") & (e["bundle"] >= 0)).sum()),
+            "to_searchers": s_net, "to_sequencer_bids": bids - bonds,
+            "to_sequencer_bonds": bonds, "to_sequencer_gas": s_gas,
             "share_searchers": s_net / mev if mev > 0 else np.nan,
             "share_sequencer": (bids + s_gas) / mev if mev > 0 else np.nan,
             "user_cost": float(actual.sum() + users["gas"].sum() + users["fee_paid"].sum()),
@@ -179,6 +183,8 @@ class Result:
             "revert_rate": float((users["status"] == "reverted").mean()) if len(users) else np.nan,
             "delay_mean": float(users["inclusion_delay"].mean()),
             "delay_p95": float(users["inclusion_delay"].quantile(0.95)),
+            "undecryptable_slots": int(self.meta.get("policy_info", {})
+                                       .get("undecryptable_slots", 0)),
             "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,
             "lp_sandwich_markout": sw_markout, "lp_net": lp_fees - lvr + markout + sw_markout,
             "sequencer_revenue": float(f["gas"].sum() + f["fee_paid"].sum()),

@@ -1,6 +1,7 @@
 """``simulate`` and ``compare``: the entry points economists call from notebooks."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from importlib import metadata
@@ -56,14 +57,16 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
     pol = get_policy(policy)
     t0 = time.perf_counter()
     world = engine.prepare(scn, seed, flow=flow)
+    world, params, policy_id, policy_info = pol.setup(scn, world)
     t1 = time.perf_counter()
-    fills, ext, reserves, router_stats = engine.run(world, pol, pol.params(scn),
-                                                    engine.make_router(scn), scn.router_inventory)
+    fills, ext, reserves, router_stats = engine.run(
+        world, dataclasses.replace(pol, policy_id=policy_id), params, engine.make_router(scn),
+        scn.router_inventory)
     t2 = time.perf_counter()
     meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "policy": pol.name,
             "seed": seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy,
             "versions": versions(), "replayed": flow is not None, "searcher": scn.searcher,
-            "router": router_stats, "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
+            "router": router_stats, "policy_info": policy_info, "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
     return Result(scn, pol.name, meta["seed"], fills, ext, world.flow_table, reserves,
                   world.reserves0, world.slots.price, world.pools.tok, meta)
 

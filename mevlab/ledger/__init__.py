@@ -33,8 +33,8 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
     """Tidy ledger: one row per agent-and-transaction value entry.
 
     Items: users ``trade``, ``gas``, ``priority_fee``; searchers ``trade``
-    (by strategy), ``gas``, ``bid``; sequencer ``gas``, ``priority_fee``,
-    ``bid``; LPs ``fees``, ``lvr``, ``sandwich_markout`` and ``user_markout``:
+    (by strategy), ``gas``, ``bid``, ``bond`` (forfeited commitments);
+    sequencer ``gas``, ``priority_fee``, ``bid``, ``bond``; LPs ``fees``, ``lvr``, ``sandwich_markout`` and ``user_markout``:
     the pool's trading result at the external price, fees excluded, against
     arbitrage and back-runs (loss-versus-rebalancing, Milionis et al. 2022),
     against sandwich legs, and against users.
@@ -49,7 +49,9 @@ def build_ledger(fills: pd.DataFrame, searcher_names) -> pd.DataFrame:
                      if len(searcher_names) else "")
     kind = np.where(is_user, "user", "searcher")
     strategy = f["strategy"].astype(str).to_numpy()
-    fee_item = np.where(is_user, "priority_fee", "bid")
+    # a dropped searcher commitment pays only its forfeited bond
+    fee_item = np.where(is_user, "priority_fee",
+                        np.where((f["status"] == "dropped").to_numpy(), "bond", "bid"))
     base = {c: f[c].to_numpy() for c in ("slot", "rollup", "pool")}
     base["fill"] = f["id"].to_numpy()
     base["tx"] = f["tx"].to_numpy()

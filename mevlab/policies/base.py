@@ -19,9 +19,10 @@ class Policy:
         Registry name, as it appears in results.
     policy_id : int
         Integer the dispatch kernel switches on.
-    visibility : {"public", "private", "scenario"}
+    visibility : {"public", "private", "scenario", "sealed"}
         What searchers see before the order is fixed; ``"scenario"`` takes the
-        scenario's ``mempool`` setting.
+        scenario's ``mempool`` setting; ``"sealed"``: commitments or
+        ciphertexts only, contents known once the order is fixed.
     competition : {"latency", "bid"}
         How searchers compete for one opportunity: first arrival wins, or the
         highest bid wins and pays it.
@@ -46,6 +47,16 @@ class Policy:
         p[P_PUBLIC] = 1.0 if vis == "public" else 0.0
         p[P_RACE] = 1.0 if self.competition == "latency" else 0.0
         return p
+
+    def setup(self, scn, world):
+        """Policy-specific preparation of one run.
+
+        Returns ``(world, params, policy_id, info)``: the world the kernel runs
+        on (a policy may delay or drop transactions, or restrict what searchers
+        see), the parameter vector, the ordering kernel to use and a dict of
+        facts about the run (stored in ``Result.meta["policy_info"]``).
+        """
+        return world, self.params(scn), self.policy_id, {}
 
     def order(self, t_seq, fee, tie_u):
         """Order one slot: returns ``(permutation, n_included)``."""
