@@ -65,6 +65,7 @@ class Threshold(Policy):
         info = {"keypers": th.keypers, "threshold": th.threshold, "uptime": th.uptime,
                 "colluding": th.colluding, "colluder_reads_plaintext": bool(sees),
                 "undecryptable_slots": int((~live).sum()),
+                "undecryptable": np.flatnonzero(~live).tolist(),
                 "delayed_tx": int(np.sum(keep & (new_slot != slot))),
                 "never_decrypted_tx": int((~keep).sum()), "crypto": scn.crypto}
         if th.metadata == "pool_direction":
