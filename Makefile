@@ -18,6 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/mevlab compare --preset superchain --seeds 4 --out $(OUT)
+	$(BIN)/mevlab sealed --preset superchain --seeds 2 --out $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

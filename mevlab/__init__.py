@@ -13,7 +13,8 @@ from . import amm, enums, flow, metrics, policies, searcher  # noqa: E402
 from .config import (AssetSpec, LatencySpec, PoolSpec, RollupSpec, Scenario,  # noqa: E402
                      SearcherSpec, UserFlowSpec, list_presets)
 from .errors import ConfigError  # noqa: E402
-from .experiments import Result, compare, plot_value_flow, simulate  # noqa: E402
+from .experiments import (Result, compare, plot_sealed_curves, plot_value_flow,  # noqa: E402
+                          sealed_curves, simulate)
 from .policies import Policy, check_policy, list_policies  # noqa: E402
 
 __version__ = "0.1.0"
@@ -21,4 +22,5 @@ __version__ = "0.1.0"
 __all__ = ["AssetSpec", "ConfigError", "LatencySpec", "Policy", "PoolSpec", "Result",
            "RollupSpec", "Scenario", "SearcherSpec", "UserFlowSpec", "amm", "check_policy",
            "compare", "enums", "flow", "list_policies", "list_presets", "metrics",
-           "plot_value_flow", "policies", "searcher", "simulate"]
+           "plot_sealed_curves", "plot_value_flow", "policies", "sealed_curves", "searcher",
+           "simulate"]

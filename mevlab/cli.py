@@ -1,4 +1,4 @@
-"""Command line: ``mevlab compare`` and ``mevlab presets``."""
+"""Command line: ``mevlab compare``, ``mevlab sealed`` and ``mevlab presets``."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_POLICIES = "fcfs,fcfs-private,priority"
+DEFAULT_POLICIES = "fcfs,fcfs-private,priority,commit_reveal,threshold"
 
 TABLE_COLUMNS = (("mev_total", "MEV", "{:,.0f}"),
                  ("mev_arbitrage", "arb", "{:,.0f}"),
@@ -44,10 +44,29 @@ def _parser():
     c.add_argument("--inventory", type=float,
                    help="how much of each token's value (numeraire) the router's trade may "
                         "go short: 0 atomic arbitrage, inf CEX-DEX (default: the scenario's)")
+    c.add_argument("--crypto", choices=("fast", "full"),
+                   help="commit_reveal and threshold: model the information structure (fast) "
+                        "or run keccak commitments and Shamir/AES-GCM per transaction (full); "
+                        "both give the same ledger (default: the scenario's)")
     c.add_argument("--out", type=Path, required=True, help="output directory")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    k = sub.add_parser("sealed", help="commit_reveal against the bond and threshold against "
+                                      "the colluding keypers: what MEV survives, who gets it")
+    src = k.add_mutually_exclusive_group()
+    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
+    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+    k.add_argument("--bonds", default=",".join(f"{b:g}" for b in _default_bonds()),
+                   help="comma-separated bonds per commitment, numeraire")
+    k.add_argument("--seeds", type=int, default=2, help="number of seeds, 0..N-1 (default 2)")
+    k.add_argument("--out", type=Path, required=True, help="output directory")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("presets", help="list the bundled scenarios")
     return p
+
+
+def _default_bonds():
+    from mevlab.experiments.simulate import DEFAULT_BONDS
+    return DEFAULT_BONDS
 
 
 def format_table(df) -> str:
@@ -82,11 +101,13 @@ def _compare(args) -> int:
                else ml.Scenario.preset(args.preset or "superchain"))
     except ConfigError as e:
         problems.extend(e.problems)
-    if scn is not None and (args.searcher is not None or args.inventory is not None):
+    if scn is not None and (args.searcher is not None or args.inventory is not None
+                            or args.crypto is not None):
         try:
             scn = dataclasses.replace(
                 scn, **({} if args.searcher is None else {"searcher": args.searcher}),
-                **({} if args.inventory is None else {"router_inventory": args.inventory}))
+                **({} if args.inventory is None else {"router_inventory": args.inventory}),
+                **({} if args.crypto is None else {"crypto": args.crypto}))
         except ConfigError as e:
             problems.extend(("--inventory" if f == "router_inventory" else f"--{f}", why)
                             for f, why in e.problems)
@@ -137,6 +158,60 @@ def _compare(args) -> int:
     return 0
 
 
+def _sealed(args) -> int:
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+
+    problems = []
+    if args.seeds < 1 or args.seeds > 1000:
+        problems.append(("--seeds", f"got {args.seeds}; expected an integer in [1, 1000]"))
+    try:
+        bonds = [float(b) for b in args.bonds.split(",") if b.strip()]
+        if not bonds or not all(0.0 <= b <= 1e9 for b in bonds):
+            raise ValueError
+    except ValueError:
+        problems.append(("--bonds", f"got {args.bonds!r}; expected comma-separated numbers "
+                                    "in [0, 1e9] (numeraire per commitment)"))
+        bonds = []
+    if args.out.exists() and not args.out.is_dir():
+        problems.append(("--out", f"{str(args.out)!r} exists and is not a directory"))
+    scn = None
+    try:
+        scn = (ml.Scenario.from_toml(args.scenario) if args.scenario
+               else ml.Scenario.preset(args.preset or "superchain"))
+    except ConfigError as e:
+        problems.extend(e.problems)
+    if problems:
+        raise ConfigError(problems)
+    t0 = time.perf_counter()
+    df = ml.sealed_curves(scn, bonds=bonds, seeds=range(args.seeds), progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    cols = ["mev_sandwich", "mev_backrun", "to_searchers", "to_sequencer_bonds",
+            "user_mev_loss", "delay_mean"]
+    mean = df.groupby(["knob", "knob_value"], sort=False)[cols].mean()
+    print(f"\n{scn.name}: what survives sealed contents, mean over {args.seeds} seed(s); "
+          f"numeraire (USD); threshold t = {scn.threshold.threshold} of "
+          f"n = {scn.threshold.keypers}\n")
+    print(mean.to_string(float_format=lambda v: f"{v:,.2f}"))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
+    try:
+        meta = {"scenario": scn.name, "scenario_hash": scn.hash(),
+                "seeds": list(range(args.seeds)), "bonds": bonds,
+                "versions": ml.experiments.versions(), "elapsed_s": round(elapsed, 3)}
+        _write_parquet(df, tmp / "sealed_curves.parquet", meta)
+        df.to_csv(tmp / "sealed_curves.csv", index=False)
+        ml.plot_sealed_curves(df, tmp / "sealed_curves.png")
+        args.out.mkdir(parents=True, exist_ok=True)
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, args.out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nwrote sealed_curves.parquet, sealed_curves.csv, sealed_curves.png to "
+          f"{args.out}/ ({elapsed:.1f} s)")
+    return 0
+
+
 def _write_parquet(df, path, meta):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -150,6 +225,8 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     from mevlab.errors import ConfigError
     try:
+        if args.cmd == "sealed":
+            return _sealed(args)
         if args.cmd == "presets":
             import mevlab as ml
             for name in ml.list_presets():

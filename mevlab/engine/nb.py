@@ -393,6 +393,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     sp_o = np.zeros((n_pools, 2))
     sp_b = np.zeros(n_pools, np.int64)
     sp_nc = np.zeros(n_pools, np.int64)
+    # the pool as it would have been without the revealed fronts: users' counterfactual output
+    shadow = np.zeros((n_pools, 2))
     k = state[0]
     e = state[1]
     bundle = state[2]
@@ -631,6 +633,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 return -1, -1
             if spec == SPEC_COMMIT and sp_rev[pl] != 0 and not sp_done[pl] \
                     and flow.t_seq[j] >= sp_t[pl]:
+                shadow[pl, 0] = reserves[pl, 0]
+                shadow[pl, 1] = reserves[pl, 1]
                 k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o,
                                       sp_b, sp_done, bundle, reserves, px, py, t_close)
                 bundle += 1
@@ -727,10 +731,19 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                             continue
             if not executed:
                 out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
+                cf = out
+                if spec == SPEC_COMMIT and sp_done[pl] and sp_rev[pl] != 0:
+                    # behind a revealed speculative front: what it would have got without it
+                    cf = amount_out_nb(a, shadow[pl, i_in], shadow[pl, i_out], fee)
+                    if cf >= mo:
+                        shadow[pl, i_in] += a
+                        shadow[pl, i_out] -= cf
+                    else:
+                        cf = 0.0
                 if out >= mo:
                     swap_nb(reserves, pl, d, a, fee)
                     st = EXECUTED
-                    mev_out = out
+                    mev_out = cf
                 else:
                     out = 0.0
                     st = REVERTED

@@ -1,6 +1,7 @@
 """Experiments: simulate, compare, results and figures."""
-from .figures import plot_value_flow
+from .figures import plot_sealed_curves, plot_value_flow
 from .result import Result
-from .simulate import compare, simulate, versions
+from .simulate import compare, sealed_curves, simulate, versions
 
-__all__ = ["Result", "compare", "plot_value_flow", "simulate", "versions"]
+__all__ = ["Result", "compare", "plot_sealed_curves", "plot_value_flow", "sealed_curves",
+           "simulate", "versions"]

@@ -63,3 +63,58 @@ def plot_value_flow(summary, path=None, title=None):
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+SEALED_LINES = (("mev_sandwich", "sandwich MEV (gross)", "#e6ab02", "-"),
+                ("to_searchers", "searchers (net, all strategies)", "#d95f02", "-"),
+                ("to_sequencer_bonds", "sequencer: forfeited bonds", "#a6761d", "-"),
+                ("to_sequencer_bids", "sequencer: bids", "#1b9e77", "-"),
+                ("user_mev_loss", "users: MEV loss", "#e31a1c", ":"))
+
+
+def plot_sealed_curves(curves, path=None, title=None):
+    """Extracted MEV and its recipients against the bond and the colluding keypers.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        From :func:`mevlab.experiments.sealed_curves`; lines are means over
+        seeds, bands one standard error; the dashed line is the sandwich MEV
+        under ``fcfs`` with the scenario's mempool.
+    path : path, optional
+        Write a PNG there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), constrained_layout=True)
+    ref = curves[curves["knob"] == "reference"]["mev_sandwich"].mean()
+    panels = ((axes[0], "bond", "commit_reveal: bond per commitment (numeraire)", True),
+              (axes[1], "colluding", "threshold: colluding keypers "
+               f"(t = {int(curves.attrs.get('threshold', 0)) or '?'})", False))
+    for ax, knob, xlabel, logx in panels:
+        d = curves[curves["knob"] == knob]
+        if d.empty:
+            ax.set_visible(False)
+            continue
+        g = d.groupby("knob_value")
+        x = np.array(sorted(d["knob_value"].unique()))
+        for col, label, color, ls in SEALED_LINES:
+            m = g[col].mean().reindex(x).to_numpy()
+            se = (g[col].std(ddof=1) / np.sqrt(g.size())).reindex(x).fillna(0).to_numpy()
+            ax.plot(x, m, ls, color=color, label=label, marker="o", ms=3)
+            ax.fill_between(x, m - se, m + se, color=color, alpha=0.15, lw=0)
+        ax.axhline(ref, color="k", ls="--", lw=0.8, label="sandwich MEV under fcfs")
+        ax.axhline(0, color="k", lw=0.5)
+        if logx:
+            ax.set_xscale("symlog", linthresh=max(float(x[x > 0].min()), 1e-6) if (x > 0).any()
+                          else 1.0)
+            ax.set_xlim(left=0.0)   # bonds are never negative
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("numeraire (USD) per run")
+        ax.legend(fontsize=8)
+    fig.suptitle(title or f"What survives sealed contents — {curves['scenario'].iloc[0]}")
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -97,3 +97,54 @@ def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flo
     df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,
                      "versions": versions()})
     return df
+
+
+#: Default knob values of :func:`sealed_curves`.
+DEFAULT_BONDS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+def sealed_curves(scn: Scenario, bonds=DEFAULT_BONDS, colluding=None, seeds=range(2), *,
+                  progress: bool | None = None) -> pd.DataFrame:
+    """What survives sealed contents, against each policy's knob.
+
+    Runs ``commit_reveal`` for every bond (numeraire per commitment) and
+    ``threshold`` for every number of colluding keypers (default ``0..n``),
+    plus ``fcfs`` on the scenario's mempool as the reference.
+
+    Returns
+    -------
+    DataFrame
+        Tidy: one row per run, columns of :meth:`Result.summary` plus
+        ``knob`` (``"bond"``, ``"colluding"`` or ``"reference"``) and
+        ``knob_value``.
+    """
+    _check_scenario(scn)
+    seeds = list(seeds)
+    if colluding is None:
+        colluding = range(scn.threshold.keypers + 1)
+    jobs = [("reference", 0.0, "fcfs", scn)]
+    jobs += [("bond", float(b), "commit_reveal",
+              dataclasses.replace(scn, commit_reveal=dataclasses.replace(scn.commit_reveal,
+                                                                         bond=b)))
+             for b in bonds]
+    jobs += [("colluding", float(c), "threshold",
+              dataclasses.replace(scn, threshold=dataclasses.replace(scn.threshold,
+                                                                     colluding=c)))
+             for c in colluding]
+    runs = [(j, s) for j in jobs for s in seeds]
+    if progress is None:
+        progress = len(runs) > 4 and sys.stderr.isatty()
+    it = runs
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(runs, desc=f"{scn.name} knobs", unit="run")
+    rows = []
+    for (knob, value, policy, sc), seed in it:
+        row = simulate(sc, policy, seed).summary()
+        row.insert(0, "knob_value", value)
+        row.insert(0, "knob", knob)
+        rows.append(row)
+    df = pd.concat(rows, ignore_index=True)
+    df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,
+                     "versions": versions(), "threshold": scn.threshold.threshold})
+    return df

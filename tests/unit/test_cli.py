@@ -81,3 +81,21 @@ def test_bad_replay_file_fails_before_any_work(tmp_path, capsys):
 def test_presets_command(capsys):
     assert cli.main(["presets"]) == 0
     assert "superchain" in capsys.readouterr().out
+
+
+def test_sealed_command_writes_curves_and_rejects_bad_bonds(tmp_path, capsys):
+    from mevlab.cli import main
+    bad = tmp_path / "bad"
+    assert main(["sealed", "--bonds", "0,-1", "--out", str(bad), "--quiet"]) == 2
+    assert "--bonds" in capsys.readouterr().err and not bad.exists()
+    scn = tmp_path / "short.toml"
+    import dataclasses
+    import mevlab as ml
+    dataclasses.replace(ml.Scenario.preset("superchain"), duration=40.0).to_toml(scn)
+    out = tmp_path / "out"
+    assert main(["sealed", "--scenario", str(scn), "--bonds", "0,5", "--seeds", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    import pandas as pd
+    df = pd.read_parquet(out / "sealed_curves.parquet")
+    assert set(df["knob"]) == {"reference", "bond", "colluding"}
+    assert (out / "sealed_curves.png").stat().st_size > 10_000
