@@ -8,7 +8,7 @@ baseline to compare against. Nothing in the package calls these at run time.
 Twins: :func:`amount_out` (``amm.nb.amount_out_nb``); :func:`optimal_arb`,
 :func:`max_frontrun`, :func:`sandwich`, :func:`best_frontrun` (``searcher.nb``);
 :func:`order_fcfs`, :func:`order_priority` (``policies.nb``); :func:`uniform`,
-:func:`contest`, :func:`run` (``engine.nb``).
+:func:`contest`, :func:`spec_gross`, :func:`run` (``engine.nb``).
 """
 from __future__ import annotations
 
@@ -26,9 +26,15 @@ ST_FRONT = 3
 ST_BACK = 4
 EXECUTED = 0
 REVERTED = 1
+DROPPED = 2
 COL_ARB = 0
 COL_BACKRUN = 1
 COL_SANDWICH = 2
+COL_NEXT_BACKRUN = 3
+COL_BLIND = 4
+N_PARAMS = 5
+SPEC_COMMIT = 1
+SPEC_LEAK = 2
 FRONTRUN_MARGIN = 1e-9
 UNBOUNDED_FRONTRUN = 10.0
 FCFS = 0
@@ -368,17 +374,62 @@ def _as_lists(arrays):
     return type(arrays)(*(np.asarray(a).tolist() for a in arrays))
 
 
+def _user_terms(flow, j, x, y, pre_x, pre_y, p, fee):
+    """Twin of ``user_terms_nb``: side, amount, limit and pre-slot quote of user ``j``."""
+    d = flow.direction[j]
+    a = flow.amount_in[j]
+    flipped = False
+    if flow.informed[j]:
+        # informed users trade toward the external price, same value tendered
+        want = 1 if y < p * x else 0
+        if want != d:
+            a = a * p if d == 0 else a / p
+            d = want
+            flipped = True
+    q0 = amount_out(a, pre_x, pre_y, fee) if d == 0 else amount_out(a, pre_y, pre_x, fee)
+    limit = flow.min_out[j]
+    if math.isnan(limit) or flipped:
+        limit = q0 * (1.0 - flow.tolerance[j])
+    return d, a, limit, q0
+
+
+def spec_gross(flow, js, n_before, x, y, pre_x, pre_y, p, fee, a0, a1):
+    """Twin of ``spec_gross_nb``: value (units of y) of speculative legs around users ``js``."""
+    st = [x, y]
+
+    def swap(d, a):
+        out = amount_out(a, st[d], st[1 - d], fee)
+        st[d] += a
+        st[1 - d] -= out
+        return out
+
+    def users(part):
+        for j in part:
+            d, a, limit, _ = _user_terms(flow, j, st[0], st[1], pre_x, pre_y, p, fee)
+            if amount_out(a, st[d], st[1 - d], fee) >= limit:
+                swap(d, a)
+
+    users(js[:n_before])
+    o0 = swap(0, a0) if a0 > 0.0 else 0.0
+    o1 = swap(1, a1) if a1 > 0.0 else 0.0
+    users(js[n_before:])
+    b0 = swap(1, o0) if a0 > 0.0 else 0.0
+    b1 = swap(0, o1) if a1 > 0.0 else 0.0
+    return (b0 - a0) * p + (b1 - a1)
+
+
 def run(world, policy_id, params):
-    """Simulate every slot of ``world`` in order (twin of ``engine.nb.run_nb``).
+    """Simulate every slot of ``world`` in order (twin of ``engine.nb.run_nb``, no router).
 
     Parameters
     ----------
     world : mevlab.engine.World
-        From :func:`mevlab.engine.prepare`.
+        From :func:`mevlab.engine.prepare` (and a policy's ``setup``).
     policy_id : int
-        Ordering kernel id (``Policy.policy_id``).
+        Ordering kernel id.
     params : sequence of float
-        ``Policy.params(scn)``: ``[public, race]``.
+        The policy's vector: public, race, next-slot back-runs, speculative
+        mode, bond, then (speculative modes) sizes and values per pool and side.
 
     Returns
     -------
@@ -391,20 +442,29 @@ def run(world, policy_id, params):
     slots = _as_lists(world.slots)
     pools = _as_lists(world.pools)
     searchers = _as_lists(world.searchers)
+    params = [float(v) for v in params]
     key = int(world.key)
-    public = float(params[0]) != 0.0
-    race = float(params[1]) != 0.0
+    public = params[0] != 0.0
+    race = params[1] != 0.0
+    next_backrun = params[2] != 0.0
+    spec = int(params[3])
+    bond = params[4]
     n_tx = len(flow.t_seq)
     reserves = np.asarray(world.reserves0, float).tolist()
     n_pools = len(reserves)
     n_slots = len(slots.ptr) - 1
+    frac = lambda pl, d: params[N_PARAMS + 2 * pl + d]
+    worth = lambda pl, d: params[N_PARAMS + 2 * n_pools + 2 * pl + d]
     # the quote a user's limit is set from: pool state before the slot's own trades
     pre = [list(r) for r in reserves]
+    backrun_due = {}     # pool -> (victim, x price, y price) of the last revealed trade
     fills = []
     extractions = []
     bundle = 0
 
     for s in range(n_slots):
+        if not slots.live[s]:
+            continue
         clock = slots.clock[s]
         t_close = slots.t_close[s]
         window = t_close - slots.t_open[s]   # searchers see the slot's price at its open
@@ -413,6 +473,31 @@ def run(world, policy_id, params):
         pos = 0
         for pl in clock_pools:
             pre[pl] = list(reserves[pl])
+
+        # 0. back-runs of the previous slot's revealed trades, at that slot's price
+        if next_backrun:
+            for pl in clock_pools:
+                if pl not in backrun_due:
+                    continue
+                j, pxo, pyo = backrun_due.pop(pl)
+                fee = pools.fee[pl]
+                gas = pools.gas[pl]
+                db, ab, _, pb = optimal_arb(reserves[pl][0], reserves[pl][1], pxo / pyo, fee)
+                if db < 0:
+                    continue
+                w, bid, nc = contest(searchers, COL_NEXT_BACKRUN, pb * pyo, gas, race, window,
+                                     key, 3 * j + 2)
+                if w < 0:
+                    continue
+                px = slots.price[s][pools.tok[pl][0]]
+                py = slots.price[s][pools.tok[pl][1]]
+                ob = _swap(reserves, pl, db, ab, fee)
+                fills.append(_fill(s, pools.rollup[pl], pl, pos, SEARCHER, ST_BACKRUN, EXECUTED,
+                                   db, w, -1, ab, ob, px, py, fee, gas, bid, t_close))
+                extractions.append(_extraction(
+                    s, pools.rollup[pl], pl, w, ST_BACKRUN, nc, j, -1,
+                    _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py), gas, bid))
+                pos += 1
 
         # 1. top-of-slot CEX-DEX arbitrage, one winner per pool
         for pl in clock_pools:
@@ -442,6 +527,57 @@ def run(world, policy_id, params):
         order = order_slot(policy_id, flow.t_seq[lo:hi], flow.priority_fee[lo:hi],
                            flow.tie_u[lo:hi])
 
+        # 2b. speculative commitments (commit-reveal) and which pairs to reveal
+        specs = {}
+        if spec == SPEC_COMMIT:
+            for pl in clock_pools:
+                committed = [d for d in (0, 1) if frac(pl, d) > 0.0]
+                if not committed:
+                    continue
+                opp = 3 * n_tx + (n_slots + s) * n_pools + pl
+                w, _, nc = contest(searchers, COL_BLIND, sum(worth(pl, d) for d in committed),
+                                   0.0, True, window, key, opp)
+                if w < 0:
+                    continue
+                t_front = slots.t_open[s] + searchers.latency[w] \
+                    - searchers.jitter[w] * math.log(uniform(key, opp, w))
+                amounts = [frac(pl, d) * reserves[pl][d] if d in committed else 0.0
+                           for d in (0, 1)]
+                js = [lo + m for m in order if flow.pool[lo + m] == pl]
+                n_before = sum(1 for j in js if flow.t_seq[j] < t_front)
+                px = slots.price[s][pools.tok[pl][0]]
+                py = slots.price[s][pools.tok[pl][1]]
+                best, reveal = -2.0 * len(committed) * bond, []
+                for combo in ([0], [1], [0, 1]):
+                    if not set(combo) <= set(committed):
+                        continue
+                    g = spec_gross(flow, js, n_before, reserves[pl][0], reserves[pl][1],
+                                   pre[pl][0], pre[pl][1], px / py, pools.fee[pl],
+                                   amounts[0] if 0 in combo else 0.0,
+                                   amounts[1] if 1 in combo else 0.0) * py
+                    v = g - 2.0 * len(combo) * pools.gas[pl] \
+                        - 2.0 * (len(committed) - len(combo)) * bond
+                    if v > best:
+                        best, reveal = v, combo
+                specs[pl] = {"w": w, "nc": nc, "t": t_front, "a": amounts,
+                             "committed": committed, "reveal": reveal, "out": [0.0, 0.0],
+                             "done": False, "bundle": -1, "shadow": None}
+
+        def fronts(pl, px, py, pos):
+            nonlocal bundle
+            sp = specs[pl]
+            sp["shadow"] = list(reserves[pl])
+            for d in sp["reveal"]:
+                sp["out"][d] = _swap(reserves, pl, d, sp["a"][d], pools.fee[pl])
+                fills.append(_fill(s, pools.rollup[pl], pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
+                                   sp["w"], bundle, sp["a"][d], sp["out"][d], px, py,
+                                   pools.fee[pl], pools.gas[pl], 0.0, t_close))
+                pos += 1
+            sp["bundle"] = bundle
+            sp["done"] = True
+            bundle += 1
+            return pos
+
         # 3. sequential settlement, searcher legs adjacent to their victim
         for m in order:
             j = lo + m
@@ -452,22 +588,13 @@ def run(world, policy_id, params):
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             rollup = pools.rollup[pl]
-            d = flow.direction[j]
-            a = flow.amount_in[j]
-            flipped = False
-            if flow.informed[j]:
-                # informed users trade toward the external price, same value tendered
-                want = 1 if reserves[pl][1] < p * reserves[pl][0] else 0
-                if want != d:
-                    a = a * p if d == 0 else a / p
-                    d = want
-                    flipped = True
+            sp = specs.get(pl)
+            if sp and sp["reveal"] and not sp["done"] and flow.t_seq[j] >= sp["t"]:
+                pos = fronts(pl, px, py, pos)
+            d, a, limit, standalone = _user_terms(flow, j, reserves[pl][0], reserves[pl][1],
+                                                  pre[pl][0], pre[pl][1], p, fee)
             i_in = d
             i_out = 1 - d
-            standalone = amount_out(a, pre[pl][i_in], pre[pl][i_out], fee)
-            limit = flow.min_out[j]
-            if math.isnan(limit) or flipped:
-                limit = standalone * (1.0 - flow.tolerance[j])
             mev_out = math.nan
             executed = False
 
@@ -508,12 +635,60 @@ def run(world, policy_id, params):
                         bundle += 1
                         executed = True
 
+            # blind sandwich around a victim whose pool and side leaked
+            if spec == SPEC_LEAK and not executed:
+                af = frac(pl, d) * reserves[pl][i_in]
+                if af > 0.0:
+                    deadline = t_close - flow.t_pub[j]
+                    if race:
+                        deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
+                    w, bid, nc = contest(searchers, COL_BLIND, worth(pl, d), 0.0, race,
+                                         deadline, key, 3 * n_tx + 2 * n_slots * n_pools + j)
+                    if w >= 0:
+                        mev_out = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
+                        o1 = _swap(reserves, pl, d, af, fee)
+                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
+                                           w, bundle, af, o1, px, py, fee, gas, bid, t_close))
+                        pos += 1
+                        ov = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
+                        status = EXECUTED if ov >= limit else REVERTED
+                        if status == EXECUTED:
+                            _swap(reserves, pl, d, a, fee)
+                        else:
+                            ov = 0.0
+                        fills.append(_user_fill(flow, j, s, rollup, pl, pos, status, d, a, ov,
+                                                px, py, fee, gas, limit, standalone, mev_out,
+                                                t_close))
+                        pos += 1
+                        b = _swap(reserves, pl, 1 - d, o1, fee)
+                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACK, EXECUTED,
+                                           1 - d, w, bundle, o1, b, px, py, fee, gas, 0.0,
+                                           t_close))
+                        pos += 1
+                        extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j, bundle,
+                                                       _value(b - af, d == 0, px, py), 2.0 * gas,
+                                                       bid))
+                        bundle += 1
+                        executed = True
+                        if status != EXECUTED:
+                            continue
+
             if not executed:
                 out = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
+                counterfactual = out
+                if sp and sp["done"] and sp["reveal"]:
+                    # what the user would have received without the speculative fronts
+                    sh = sp["shadow"]
+                    counterfactual = amount_out(a, sh[i_in], sh[i_out], fee)
+                    if counterfactual >= limit:
+                        sh[i_in] += a
+                        sh[i_out] -= counterfactual
+                    else:
+                        counterfactual = 0.0
                 if out >= limit:
                     _swap(reserves, pl, d, a, fee)
                     status = EXECUTED
-                    mev_out = out
+                    mev_out = counterfactual
                 else:
                     out = 0.0
                     status = REVERTED
@@ -522,6 +697,9 @@ def run(world, policy_id, params):
                 pos += 1
                 if status != EXECUTED:
                     continue
+
+            if next_backrun:
+                backrun_due[pl] = (j, px, py)
 
             # back-run: arbitrage away the displacement the user trade left
             if public:
@@ -538,6 +716,38 @@ def run(world, policy_id, params):
                             _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py), gas,
                             bid))
                         pos += 1
+
+        # 4. speculative pairs: fronts nobody followed, back-runs, dropped commitments
+        for pl in clock_pools:
+            sp = specs.get(pl)
+            if sp is None:
+                continue
+            px = slots.price[s][pools.tok[pl][0]]
+            py = slots.price[s][pools.tok[pl][1]]
+            fee = pools.fee[pl]
+            gas = pools.gas[pl]
+            if sp["reveal"] and not sp["done"]:
+                pos = fronts(pl, px, py, pos)
+            gross = 0.0
+            for d in sp["reveal"]:
+                b = _swap(reserves, pl, 1 - d, sp["out"][d], fee)
+                fills.append(_fill(s, pools.rollup[pl], pl, pos, SEARCHER, ST_BACK, EXECUTED,
+                                   1 - d, sp["w"], sp["bundle"], sp["out"][d], b, px, py, fee,
+                                   gas, 0.0, t_close))
+                gross += _value(b - sp["a"][d], d == 0, px, py)
+                pos += 1
+            forfeited = 0.0
+            for d in sp["committed"]:
+                if d in sp["reveal"]:
+                    continue
+                for strategy, side, amount in ((ST_FRONT, d, sp["a"][d]), (ST_BACK, 1 - d, 0.0)):
+                    fills.append(_fill(s, pools.rollup[pl], pl, -1, SEARCHER, strategy, DROPPED,
+                                       side, sp["w"], -1, amount, 0.0, px, py, fee, 0.0, bond,
+                                       t_close))
+                    forfeited += bond
+            extractions.append(_extraction(s, pools.rollup[pl], pl, sp["w"], ST_FRONT, sp["nc"],
+                                           -1, sp["bundle"] if sp["reveal"] else -1, gross,
+                                           2.0 * len(sp["reveal"]) * gas, forfeited))
 
     return (_to_records(fills, fill_dt), _to_records(extractions, extraction_dt),
             np.array(reserves, float).reshape(-1, 2))

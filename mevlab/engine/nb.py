@@ -812,7 +812,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         for leg in range(2):
                             write_fill_nb(fills, k, s, pools.rollup[pl], pl, -1, SEARCHER,
                                           ST_FRONT if leg == 0 else ST_BACK, DROPPED,
-                                          d if leg == 0 else 1 - d, w, -1, 0.0, 0.0, px, py,
+                                          d if leg == 0 else 1 - d, w, -1,
+                                          sp_a[pl, d] if leg == 0 else 0.0, 0.0, px, py,
                                           fee, 0.0, bond, t_close)
                             k += 1
                             forfeited += bond

@@ -187,21 +187,46 @@ def _assert_records_match(got, want, what):
             assert len(bad) == 0, f"{what}.{name} differs at rows {bad[:10].tolist()}"
 
 
+#: policy, scenario changes: every path of the slot loop (sealed variants included)
+ENGINE_CASES = {
+    "fcfs": ("fcfs", {}),
+    "fcfs-private": ("fcfs-private", {}),
+    "priority": ("priority", {}),
+    "commit_reveal": ("commit_reveal", {"commit_reveal": {"bond": 0.3}}),
+    "threshold-collusion-downtime": ("threshold", {"threshold": {"uptime": 0.7,
+                                                                 "colluding": 3}}),
+    "threshold-leak-fee": ("threshold", {"threshold": {"metadata": "pool_direction",
+                                                       "order_by": "fee"},
+                                         "users": {"size_median": 30000.0}}),
+}
+
+
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("policy_name", ["fcfs", "fcfs-private", "priority"])
-def test_engine_matches_twin(scenario, worlds, policy_name, seed):
-    world = worlds[seed]
+@pytest.mark.parametrize("case", list(ENGINE_CASES))
+def test_engine_matches_twin(scenario, worlds, case, seed):
+    policy_name, changes = ENGINE_CASES[case]
     policy = get_policy(policy_name)
-    params = policy.params(scenario)
-    fills, ext, reserves, _ = engine.run(world, policy, params)
-    fills_ref, ext_ref, reserves_ref = ref.run(world, policy.policy_id, params)
+    if changes:
+        scn = dataclasses.replace(scenario, **changes)
+        world = engine.prepare(scn, seed)
+    else:
+        scn, world = scenario, worlds[seed]
+    world, params, policy_id, _ = policy.setup(scn, world)
+    fills, ext, reserves, _ = engine.run(world, dataclasses.replace(policy, policy_id=policy_id),
+                                         params)
+    fills_ref, ext_ref, reserves_ref = ref.run(world, policy_id, params)
 
     _assert_records_match(fills, fills_ref, "fills")
     _assert_records_match(ext, ext_ref, "extractions")
     assert_allclose(reserves, reserves_ref, rtol=1e-12)
 
-    # guard against a vacuous comparison: searchers did act, and on a public
-    # mempool so did the sandwich path
+    # guard against a vacuous comparison: the path the case is about did run
     assert np.any(fills["sender_kind"] == ref.SEARCHER)
-    if params[0] != 0.0:
+    if params[0] != 0.0 or case in ("commit_reveal", "threshold-leak-fee"):
         assert np.any(fills["strategy"] == ref.ST_FRONT)
+    if case == "commit_reveal":
+        assert np.any(fills["status"] == ref.DROPPED)
+    if params[2] != 0.0:
+        assert np.any(fills["strategy"] == ref.ST_BACKRUN)
+    if case == "threshold-collusion-downtime":
+        assert not world.slots.live.all()
