@@ -17,18 +17,18 @@ TX_FIELDS = ("pool", "direction", "amount_in", "tolerance", "min_out", "priority
 TX_TYPES = ("uint256", "uint8", "uint64", "uint64", "uint64", "uint64", "bool")
 
 
-def _f2u(x: float) -> int:
+def float_bits(x: float) -> int:
     return struct.unpack(">Q", struct.pack(">d", float(x)))[0]
 
 
-def _u2f(u: int) -> float:
+def bits_float(u: int) -> float:
     return struct.unpack(">d", struct.pack(">Q", u))[0]
 
 
 def tx_fields(pool, direction, amount_in, tolerance, min_out, priority_fee, informed) -> list:
     """The payload fields as ABI values (floats as their IEEE-754 bit patterns)."""
-    return [int(pool), int(direction), _f2u(amount_in), _f2u(tolerance),
-            _f2u(math.nan if min_out is None else min_out), _f2u(priority_fee), bool(informed)]
+    return [int(pool), int(direction), float_bits(amount_in), float_bits(tolerance),
+            float_bits(math.nan if min_out is None else min_out), float_bits(priority_fee), bool(informed)]
 
 
 def encode_tx(sender: int, nonce: int, *fields) -> bytes:
@@ -44,6 +44,6 @@ def decode_tx(blob: bytes) -> dict:
     w = [int.from_bytes(blob[32 * i:32 * i + 32], "big") for i in range(n)]
     out = {"sender": w[0], "nonce": w[1], "pool": w[2], "direction": w[3]}
     for name, v in zip(TX_FIELDS[2:6], w[4:8]):
-        out[name] = _u2f(v)
+        out[name] = bits_float(v)
     out["informed"] = bool(w[8])
     return out

@@ -62,6 +62,7 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
     fills, ext, reserves, router_stats = engine.run(
         world, dataclasses.replace(pol, policy_id=policy_id), params, engine.make_router(scn),
         scn.router_inventory)
+    policy_info.update(pol.audit(scn, world, fills))
     t2 = time.perf_counter()
     meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "policy": pol.name,
             "seed": seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy,

@@ -58,6 +58,10 @@ class Policy:
         """
         return world, self.params(scn), self.policy_id, {}
 
+    def audit(self, scn, world, fills) -> dict:
+        """Checks a policy runs on the kernel's output; facts for ``policy_info``."""
+        return {}
+
     def order(self, t_seq, fee, tie_u):
         """Order one slot: returns ``(permutation, n_included)``."""
         t_seq = np.ascontiguousarray(t_seq, np.float64)

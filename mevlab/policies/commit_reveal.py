@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..crypto import RevealBook, commitment, decode_tx, encode_tx
-from ..crypto.payload import TX_FIELDS, TX_TYPES, tx_fields
+from ..crypto.payload import TX_FIELDS, TX_TYPES, float_bits, tx_fields
 from .base import Policy, register
 from .nb import FCFS, N_PARAMS, P_BOND, P_NEXT_BACKRUN, P_SPEC, SPEC_COMMIT
 
@@ -45,6 +45,59 @@ class CommitReveal(Policy):
             info["speculative_pools"] = int((frac > 0).any(axis=1).sum())
         assert len(params) >= N_PARAMS
         return world, params, self.policy_id, info
+
+    def audit(self, scn, world, fills) -> dict:
+        """``crypto = "full"``: hash and check the speculative searcher's commitments too.
+
+        Every leg the kernel committed (revealed legs are its executed front and
+        back fills, unrevealed ones its dropped fills) is committed with a fresh
+        salt in its slot's book; the executed legs are revealed and must be
+        accepted, and what stays unrevealed must be exactly the dropped legs,
+        whose bonds the ledger gives to the sequencer.
+        """
+        if scn.crypto != "full":
+            return {}
+        from ..engine.nb import DROPPED, SEARCHER, ST_BACK, ST_FRONT
+        legs = fills[(fills["sender_kind"] == SEARCHER)
+                     & np.isin(fills["strategy"], (ST_FRONT, ST_BACK))]
+        rng = np.random.default_rng(np.random.SeedSequence(
+            world.crypto_seed.entropy, spawn_key=world.crypto_seed.spawn_key + (1,)))
+        types = ["uint256", "uint256", "uint8", "uint8", "uint64"]
+        sl = world.slots
+        n_rev = n_forfeit = 0
+        forfeited = 0.0
+        for s in np.unique(legs["slot"]):
+            book = RevealBook(int(s), float(sl.t_open[s]), float(sl.t_close[s]),
+                              float(sl.t_close[s]) + REVEAL_WINDOW)
+            mine = legs[legs["slot"] == s]
+            opened = []
+            for leg in mine:
+                # payload: pool, side, front or back, amount (a back sells all it bought)
+                fields = [int(leg["pool"]), int(leg["direction"]), int(leg["strategy"]),
+                          float_bits(leg["amount_in"] if leg["strategy"] == ST_FRONT else 0.0)]
+                salt = rng.bytes(32)
+                sender = int(leg["sender"]) + 1 + 2**32    # searchers' addresses
+                book.commit(commitment(sender, int(leg["id"]), types, [int(s), *fields], salt),
+                            sender, float(sl.t_open[s]), bond=float(leg["fee_paid"]))
+                opened.append((leg, sender, fields, salt))
+            for leg, sender, fields, salt in opened:
+                if leg["status"] == DROPPED:
+                    continue
+                _, why = book.reveal(sender, int(leg["id"]), types[1:], fields, salt, int(s),
+                                     float(sl.t_close[s]))
+                if why is not None:
+                    raise RuntimeError(f"slot {s}: a revealed speculative leg was rejected "
+                                       f"({why})")
+                n_rev += 1
+            left = book.unrevealed()
+            dropped = mine[mine["status"] == DROPPED]
+            if len(left) != len(dropped) or not np.isclose(sum(c.bond for c in left),
+                                                           dropped["fee_paid"].sum()):
+                raise RuntimeError(f"slot {s}: unrevealed commitments and dropped legs differ")
+            n_forfeit += len(left)
+            forfeited += sum(c.bond for c in left)
+        return {"searcher_commitments": int(len(legs)), "searcher_reveals_checked": n_rev,
+                "searcher_commitments_dropped": n_forfeit, "bonds_forfeited": forfeited}
 
 
 def commit_and_reveal(world):

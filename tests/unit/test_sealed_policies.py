@@ -98,7 +98,14 @@ def test_commit_reveal_bond_curve_ends_at_zero(scn):
 def test_full_cryptography_gives_the_same_ledger_as_the_fast_mode(small, policy, kw):
     fast = _run(small, policy, 2, **kw)
     full = _run(small, policy, 2, crypto="full", **kw)
-    assert full.meta["policy_info"]["crypto"] == "full"
+    info = full.meta["policy_info"]
+    assert info["crypto"] == "full"
+    if policy == "commit_reveal":
+        # every user commitment revealed and checked; the searcher's legs audited
+        assert info["commitments"] == len(full.flow) and info["rejected_reveals"] == 0
+        assert info["searcher_reveals_checked"] > 0 and info["searcher_commitments_dropped"] > 0
+        assert info["bonds_forfeited"] == pytest.approx(
+            full.summary()["to_sequencer_bonds"].iloc[0])
     assert full.raw_fills.tobytes() == fast.raw_fills.tobytes()
     assert full.ledger.equals(fast.ledger)
     assert len(fast.raw_fills) > 100
