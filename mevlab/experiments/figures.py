@@ -73,7 +73,8 @@ SEALED_LINES = (("mev_sandwich", "sandwich MEV (gross)", "#e6ab02", "-"),
 
 
 def plot_sealed_curves(curves, path=None, title=None):
-    """Extracted MEV and its recipients against the bond and the colluding keypers.
+    """Extracted MEV and its recipients against the bond and the colluding keypers, and
+    the inclusion delay against keyper uptime.
 
     Parameters
     ----------
@@ -88,7 +89,7 @@ def plot_sealed_curves(curves, path=None, title=None):
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.6), constrained_layout=True)
     ref = curves[curves["knob"] == "reference"]["mev_sandwich"].mean()
     panels = ((axes[0], "bond", "commit_reveal: bond per commitment (numeraire)", True),
               (axes[1], "colluding", "threshold: colluding keypers "
@@ -114,7 +115,33 @@ def plot_sealed_curves(curves, path=None, title=None):
         ax.set_xlabel(xlabel)
         ax.set_ylabel("numeraire (USD) per run")
         ax.legend(fontsize=8)
+    _delay_panel(axes[2], curves[curves["knob"] == "uptime"])
     fig.suptitle(title or f"What survives sealed contents — {curves['scenario'].iloc[0]}")
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def _delay_panel(ax, d):
+    """Users' inclusion delay (median, mean, 95th percentile, max) against keyper uptime."""
+    if d.empty:
+        ax.set_visible(False)
+        return
+    g = d.groupby("knob_value")
+    x = np.array(sorted(d["knob_value"].unique()))
+    for col, label, ls in (("delay_p50", "median", ":"), ("delay_mean", "mean", "-"),
+                           ("delay_p95", "95th percentile", "--"), ("delay_max", "max", "-.")):
+        ax.plot(x, g[col].mean().reindex(x), ls, marker="o", ms=3, color="#1f78b4",
+                label=label)
+    ax2 = ax.twinx()
+    ax2.bar(x, g["undecryptable_slots"].mean().reindex(x), width=0.02, color="#b2df8a",
+            alpha=0.6, label="undecryptable slots")
+    ax2.set_ylabel("undecryptable slots per run")
+    ax.set_zorder(ax2.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.invert_xaxis()   # falling uptime to the right
+    ax.set_xlabel("threshold: keyper uptime (probability online per slot)")
+    ax.set_ylabel("user inclusion delay (s)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")

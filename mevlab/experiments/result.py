@@ -182,7 +182,9 @@ class Result:
             "user_gas_and_fees": float(users["gas"].sum() + users["fee_paid"].sum()),
             "revert_rate": float((users["status"] == "reverted").mean()) if len(users) else np.nan,
             "delay_mean": float(users["inclusion_delay"].mean()),
+            "delay_p50": float(users["inclusion_delay"].quantile(0.5)),
             "delay_p95": float(users["inclusion_delay"].quantile(0.95)),
+            "delay_max": float(users["inclusion_delay"].max()),
             "undecryptable_slots": int(self.meta.get("policy_info", {})
                                        .get("undecryptable_slots", 0)),
             "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,

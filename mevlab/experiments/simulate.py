@@ -102,22 +102,24 @@ def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flo
 
 #: Default knob values of :func:`sealed_curves`.
 DEFAULT_BONDS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+DEFAULT_UPTIMES = (1.0, 0.95, 0.9, 0.8, 0.7, 0.6)
 
 
-def sealed_curves(scn: Scenario, bonds=DEFAULT_BONDS, colluding=None, seeds=range(2), *,
-                  progress: bool | None = None) -> pd.DataFrame:
+def sealed_curves(scn: Scenario, bonds=DEFAULT_BONDS, colluding=None, uptimes=DEFAULT_UPTIMES,
+                  seeds=range(2), *, progress: bool | None = None) -> pd.DataFrame:
     """What survives sealed contents, against each policy's knob.
 
-    Runs ``commit_reveal`` for every bond (numeraire per commitment) and
-    ``threshold`` for every number of colluding keypers (default ``0..n``),
-    plus ``fcfs`` on the scenario's mempool as the reference.
+    Runs ``commit_reveal`` for every bond (numeraire per commitment),
+    ``threshold`` for every number of colluding keypers (default ``0..n``) and
+    for every keyper uptime (probability online per slot), plus ``fcfs`` on the
+    scenario's mempool as the reference.
 
     Returns
     -------
     DataFrame
         Tidy: one row per run, columns of :meth:`Result.summary` plus
-        ``knob`` (``"bond"``, ``"colluding"`` or ``"reference"``) and
-        ``knob_value``.
+        ``knob`` (``"bond"``, ``"colluding"``, ``"uptime"`` or ``"reference"``)
+        and ``knob_value``.
     """
     _check_scenario(scn)
     seeds = list(seeds)
@@ -132,6 +134,9 @@ def sealed_curves(scn: Scenario, bonds=DEFAULT_BONDS, colluding=None, seeds=rang
               dataclasses.replace(scn, threshold=dataclasses.replace(scn.threshold,
                                                                      colluding=c)))
              for c in colluding]
+    jobs += [("uptime", float(u), "threshold",
+              dataclasses.replace(scn, threshold=dataclasses.replace(scn.threshold, uptime=u)))
+             for u in uptimes]
     runs = [(j, s) for j in jobs for s in seeds]
     if progress is None:
         progress = len(runs) > 4 and sys.stderr.isatty()

@@ -97,5 +97,5 @@ def test_sealed_command_writes_curves_and_rejects_bad_bonds(tmp_path, capsys):
                  "--out", str(out), "--quiet"]) == 0
     import pandas as pd
     df = pd.read_parquet(out / "sealed_curves.parquet")
-    assert set(df["knob"]) == {"reference", "bond", "colluding"}
+    assert set(df["knob"]) == {"reference", "bond", "colluding", "uptime"}
     assert (out / "sealed_curves.png").stat().st_size > 10_000
