@@ -578,6 +578,31 @@ def run(world, policy_id, params):
             bundle += 1
             return pos
 
+        def sandwich_legs(pl, d, j, a, af, limit, standalone, mev_out, w, bid, nc, pos):
+            """Front ``af``, victim ``j`` (reverting below ``limit``), back of all the front got."""
+            nonlocal bundle
+            px = slots.price[s][pools.tok[pl][0]]
+            py = slots.price[s][pools.tok[pl][1]]
+            fee, gas, rollup = pools.fee[pl], pools.gas[pl], pools.rollup[pl]
+            o1 = _swap(reserves, pl, d, af, fee)
+            fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d, w, bundle,
+                               af, o1, px, py, fee, gas, bid, t_close))
+            ov = amount_out(a, reserves[pl][d], reserves[pl][1 - d], fee)
+            status = EXECUTED if ov >= limit else REVERTED
+            if status == EXECUTED:
+                _swap(reserves, pl, d, a, fee)
+            else:
+                ov = 0.0
+            fills.append(_user_fill(flow, j, s, rollup, pl, pos + 1, status, d, a, ov, px, py,
+                                    fee, gas, limit, standalone, mev_out, t_close))
+            b = _swap(reserves, pl, 1 - d, o1, fee)
+            fills.append(_fill(s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - d, w,
+                               bundle, o1, b, px, py, fee, gas, 0.0, t_close))
+            extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j, bundle,
+                                           _value(b - af, d == 0, px, py), 2.0 * gas, bid))
+            bundle += 1
+            return pos + 3, status
+
         # 3. sequential settlement, searcher legs adjacent to their victim
         for m in order:
             j = lo + m
@@ -616,23 +641,8 @@ def run(world, policy_id, params):
                                          deadline, key, 3 * j)
                     if w >= 0 and ov >= limit:
                         mev_out = amount_out(a, rin, rout, fee)
-                        o1 = _swap(reserves, pl, d, af, fee)
-                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
-                                           w, bundle, af, o1, px, py, fee, gas, bid, t_close))
-                        pos += 1
-                        ov = _swap(reserves, pl, d, a, fee)
-                        fills.append(_user_fill(flow, j, s, rollup, pl, pos, EXECUTED, d, a, ov,
-                                                px, py, fee, gas, limit, standalone, mev_out,
-                                                t_close))
-                        pos += 1
-                        b = _swap(reserves, pl, 1 - d, o1, fee)
-                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACK, EXECUTED,
-                                           1 - d, w, bundle, o1, b, px, py, fee, gas, 0.0,
-                                           t_close))
-                        pos += 1
-                        extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j,
-                                                       bundle, gross, 2.0 * gas, bid))
-                        bundle += 1
+                        pos, _ = sandwich_legs(pl, d, j, a, af, limit, standalone, mev_out, w, bid,
+                                               nc, pos)
                         executed = True
 
             # blind sandwich around a victim whose pool and side leaked
@@ -646,29 +656,8 @@ def run(world, policy_id, params):
                                          deadline, key, 3 * n_tx + 2 * n_slots * n_pools + j)
                     if w >= 0:
                         mev_out = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
-                        o1 = _swap(reserves, pl, d, af, fee)
-                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
-                                           w, bundle, af, o1, px, py, fee, gas, bid, t_close))
-                        pos += 1
-                        ov = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
-                        status = EXECUTED if ov >= limit else REVERTED
-                        if status == EXECUTED:
-                            _swap(reserves, pl, d, a, fee)
-                        else:
-                            ov = 0.0
-                        fills.append(_user_fill(flow, j, s, rollup, pl, pos, status, d, a, ov,
-                                                px, py, fee, gas, limit, standalone, mev_out,
-                                                t_close))
-                        pos += 1
-                        b = _swap(reserves, pl, 1 - d, o1, fee)
-                        fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACK, EXECUTED,
-                                           1 - d, w, bundle, o1, b, px, py, fee, gas, 0.0,
-                                           t_close))
-                        pos += 1
-                        extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j, bundle,
-                                                       _value(b - af, d == 0, px, py), 2.0 * gas,
-                                                       bid))
-                        bundle += 1
+                        pos, status = sandwich_legs(pl, d, j, a, af, limit, standalone, mev_out, w,
+                                                    bid, nc, pos)
                         executed = True
                         if status != EXECUTED:
                             continue

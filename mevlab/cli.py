@@ -93,14 +93,7 @@ def _compare(args) -> int:
     if unknown or not policies:
         problems.append(("--policies", f"got {unknown or policies}; expected names from "
                                        f"{ml.list_policies()}"))
-    if args.out.exists() and not args.out.is_dir():
-        problems.append(("--out", f"{str(args.out)!r} exists and is not a directory"))
-    scn = None
-    try:
-        scn = (ml.Scenario.from_toml(args.scenario) if args.scenario
-               else ml.Scenario.preset(args.preset or "superchain"))
-    except ConfigError as e:
-        problems.extend(e.problems)
+    scn = _scenario_and_out(args, problems)
     if scn is not None and (args.searcher is not None or args.inventory is not None
                             or args.crypto is not None):
         try:
@@ -131,28 +124,22 @@ def _compare(args) -> int:
           + "; money in numeraire (USD), mean over seeds\n")
     print(format_table(df))
 
-    # everything is written into a temporary sibling first, then moved in, so a
-    # failure never leaves a half-written --out behind
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
-    try:
-        meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
-                "policies": policies, "searcher": scn.searcher,
-                # JSON has no infinity
-                "router_inventory": scn.router_inventory if math.isfinite(scn.router_inventory)
-                else "inf", "versions": ml.experiments.versions(),
-                "replayed_flow": str(args.flow) if args.flow else None,
-                "elapsed_s": round(elapsed, 3)}
+    meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
+            "policies": policies, "searcher": scn.searcher,
+            # JSON has no infinity
+            "router_inventory": scn.router_inventory if math.isfinite(scn.router_inventory)
+            else "inf", "versions": ml.experiments.versions(),
+            "replayed_flow": str(args.flow) if args.flow else None,
+            "elapsed_s": round(elapsed, 3)}
+
+    def write(tmp):
         _write_parquet(df, tmp / "summary.parquet", meta)
         df.to_csv(tmp / "summary.csv", index=False)
         scn.to_toml(tmp / "scenario.toml")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
         ml.plot_value_flow(df, tmp / "value_flow.png")
-        args.out.mkdir(parents=True, exist_ok=True)
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, args.out / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    _publish(args.out, write)
     print(f"\nwrote summary.parquet, summary.csv, value_flow.png, scenario.toml, meta.json "
           f"to {args.out}/ ({elapsed:.1f} s)")
     return 0
@@ -173,14 +160,7 @@ def _sealed(args) -> int:
         problems.append(("--bonds", f"got {args.bonds!r}; expected comma-separated numbers "
                                     "in [0, 1e9] (numeraire per commitment)"))
         bonds = []
-    if args.out.exists() and not args.out.is_dir():
-        problems.append(("--out", f"{str(args.out)!r} exists and is not a directory"))
-    scn = None
-    try:
-        scn = (ml.Scenario.from_toml(args.scenario) if args.scenario
-               else ml.Scenario.preset(args.preset or "superchain"))
-    except ConfigError as e:
-        problems.extend(e.problems)
+    scn = _scenario_and_out(args, problems)
     if problems:
         raise ConfigError(problems)
     t0 = time.perf_counter()
@@ -193,23 +173,49 @@ def _sealed(args) -> int:
           f"numeraire (USD); threshold t = {scn.threshold.threshold} of "
           f"n = {scn.threshold.keypers}\n")
     print(mean.to_string(float_format=lambda v: f"{v:,.2f}"))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
-    try:
-        meta = {"scenario": scn.name, "scenario_hash": scn.hash(),
-                "seeds": list(range(args.seeds)), "bonds": bonds,
-                "versions": ml.experiments.versions(), "elapsed_s": round(elapsed, 3)}
+    meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
+            "bonds": bonds, "versions": ml.experiments.versions(),
+            "elapsed_s": round(elapsed, 3)}
+
+    def write(tmp):
         _write_parquet(df, tmp / "sealed_curves.parquet", meta)
         df.to_csv(tmp / "sealed_curves.csv", index=False)
         ml.plot_sealed_curves(df, tmp / "sealed_curves.png")
-        args.out.mkdir(parents=True, exist_ok=True)
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, args.out / f.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    _publish(args.out, write)
     print(f"\nwrote sealed_curves.parquet, sealed_curves.csv, sealed_curves.png to "
           f"{args.out}/ ({elapsed:.1f} s)")
     return 0
+
+
+def _scenario_and_out(args, problems):
+    """The scenario of ``--preset``/``--scenario`` (None if invalid); problems are appended."""
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+    if args.out.exists() and not args.out.is_dir():
+        problems.append(("--out", f"{str(args.out)!r} exists and is not a directory"))
+    try:
+        return (ml.Scenario.from_toml(args.scenario) if args.scenario
+                else ml.Scenario.preset(args.preset or "superchain"))
+    except ConfigError as e:
+        problems.extend(e.problems)
+        return None
+
+
+def _publish(out: Path, write) -> None:
+    """Run ``write(tmp)`` in a temporary sibling of ``out``, then move its files into ``out``.
+
+    A failure while writing never leaves a half-written ``out`` behind.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _write_parquet(df, path, meta):

@@ -662,26 +662,10 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                                             deadline, key, 3 * j)
                     if w >= 0 and ov >= mo:
                         mev_out = amount_out_nb(a, rin, rout, fee)
-                        o1 = swap_nb(reserves, pl, d, af, fee)
-                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_FRONT, EXECUTED, d, w, bundle, af, o1, px, py, fee,
-                                      gas, bid, t_close)
-                        k += 1
-                        pos += 1
-                        ov = swap_nb(reserves, pl, d, a, fee)
-                        _write_user(fills, k, s, pools.rollup[pl], pl, pos, EXECUTED, d, j, a,
-                                    ov, px, py, fee, gas, flow, mo, q0, mev_out, t_close)
-                        k += 1
-                        pos += 1
-                        b = swap_nb(reserves, pl, 1 - d, o1, fee)
-                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_BACK, EXECUTED, 1 - d, w, bundle, o1, b, px, py, fee,
-                                      gas, 0.0, t_close)
-                        k += 1
-                        pos += 1
-                        write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_FRONT, nc, j,
-                                            bundle, gross, 2.0 * gas, bid)
-                        e += 1
+                        k, e, pos, _ = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d,
+                                                         j, a, af, mo, q0, mev_out, w, bid, nc,
+                                                         bundle, reserves, px, py, flow,
+                                                         t_close)
                         bundle += 1
                         executed = True
                     else:
@@ -699,32 +683,10 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                                             3 * n_tx + 2 * n_slots * n_pools + j)
                     if w >= 0:
                         mev_out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
-                        o1 = swap_nb(reserves, pl, d, af, fee)
-                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_FRONT, EXECUTED, d, w, bundle, af, o1, px, py, fee,
-                                      gas, bid, t_close)
-                        k += 1
-                        pos += 1
-                        ov = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
-                        st = EXECUTED if ov >= mo else REVERTED
-                        if st == EXECUTED:
-                            swap_nb(reserves, pl, d, a, fee)
-                        else:
-                            ov = 0.0
-                        _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, d, j, a, ov, px,
-                                    py, fee, gas, flow, mo, q0, mev_out, t_close)
-                        k += 1
-                        pos += 1
-                        b = swap_nb(reserves, pl, 1 - d, o1, fee)
-                        write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
-                                      ST_BACK, EXECUTED, 1 - d, w, bundle, o1, b, px, py, fee,
-                                      gas, 0.0, t_close)
-                        k += 1
-                        pos += 1
-                        write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_FRONT, nc, j,
-                                            bundle, _value(b - af, d == 0, px, py), 2.0 * gas,
-                                            bid)
-                        e += 1
+                        k, e, pos, st = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos,
+                                                          d, j, a, af, mo, q0, mev_out, w, bid,
+                                                          nc, bundle, reserves, px, py, flow,
+                                                          t_close)
                         bundle += 1
                         executed = True
                         if st != EXECUTED:
@@ -825,6 +787,36 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     state[1] = e
     state[2] = bundle
     return k, e
+
+
+@njit(cache=True)
+def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d, j, a, af, mo, q0, mev_out, w, bid,
+                      nc, bundle, reserves, px, py, flow, t_close):
+    """Front-run ``af``, victim ``j`` (reverting below ``mo``), back-run of all the front got.
+
+    Writes the three fills and the extraction (gross = the legs' value at
+    external prices). Returns ``(k, e, pos, victim status)``.
+    """
+    fee = pools.fee[pl]
+    gas = pools.gas[pl]
+    rollup = pools.rollup[pl]
+    o1 = swap_nb(reserves, pl, d, af, fee)
+    write_fill_nb(fills, k, s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d, w, bundle, af,
+                  o1, px, py, fee, gas, bid, t_close)
+    ov = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
+    st = EXECUTED if ov >= mo else REVERTED
+    if st == EXECUTED:
+        swap_nb(reserves, pl, d, a, fee)
+    else:
+        ov = 0.0
+    _write_user(fills, k + 1, s, rollup, pl, pos + 1, st, d, j, a, ov, px, py, fee, gas, flow,
+                mo, q0, mev_out, t_close)
+    b = swap_nb(reserves, pl, 1 - d, o1, fee)
+    write_fill_nb(fills, k + 2, s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - d, w,
+                  bundle, o1, b, px, py, fee, gas, 0.0, t_close)
+    write_extraction_nb(ext, e, s, rollup, pl, w, ST_FRONT, nc, j, bundle,
+                        _value(b - af, d == 0, px, py), 2.0 * gas, bid)
+    return k + 3, e + 1, pos + 3, st
 
 
 @njit(cache=True)

@@ -35,6 +35,16 @@ def _check_scenario(scn):
                             "(e.g. Scenario.preset('superchain'))")])
 
 
+def _progress(jobs, desc, progress):
+    """``jobs`` wrapped in a progress bar when asked (default: more than 4 on a terminal)."""
+    if progress is None:
+        progress = len(jobs) > 4 and sys.stderr.isatty()
+    if not progress:
+        return jobs
+    from tqdm.auto import tqdm
+    return tqdm(jobs, desc=desc, unit="run")
+
+
 def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Result:
     """Run one ordering policy on a scenario.
 
@@ -87,13 +97,8 @@ def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flo
     if not seeds:
         raise ConfigError([("seeds", "expected at least one seed")])
     jobs = [(p, s) for p in pols for s in seeds]
-    if progress is None:
-        progress = len(jobs) > 4 and sys.stderr.isatty()
-    it = jobs
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(jobs, desc=f"{scn.name}", unit="run")
-    rows = [simulate(scn, p, s, flow=flow).summary() for p, s in it]
+    rows = [simulate(scn, p, s, flow=flow).summary()
+            for p, s in _progress(jobs, scn.name, progress)]
     df = pd.concat(rows, ignore_index=True)
     df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,
                      "versions": versions()})
@@ -138,14 +143,8 @@ def sealed_curves(scn: Scenario, bonds=DEFAULT_BONDS, colluding=None, uptimes=DE
               dataclasses.replace(scn, threshold=dataclasses.replace(scn.threshold, uptime=u)))
              for u in uptimes]
     runs = [(j, s) for j in jobs for s in seeds]
-    if progress is None:
-        progress = len(runs) > 4 and sys.stderr.isatty()
-    it = runs
-    if progress:
-        from tqdm.auto import tqdm
-        it = tqdm(runs, desc=f"{scn.name} knobs", unit="run")
     rows = []
-    for (knob, value, policy, sc), seed in it:
+    for (knob, value, policy, sc), seed in _progress(runs, f"{scn.name} knobs", progress):
         row = simulate(sc, policy, seed).summary()
         row.insert(0, "knob_value", value)
         row.insert(0, "knob", knob)
