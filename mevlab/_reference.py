@@ -572,20 +572,22 @@ def run(world, policy_id, params):
                 fills.append(_fill(s, pools.rollup[pl], pl, pos, SEARCHER, ST_FRONT, EXECUTED, d,
                                    sp["w"], bundle, sp["a"][d], sp["out"][d], px, py,
                                    pools.fee[pl], pools.gas[pl], 0.0, t_close))
+                fills[-1]["submit_time"] = sp["t"]     # when the commitment arrived
                 pos += 1
             sp["bundle"] = bundle
             sp["done"] = True
             bundle += 1
             return pos
 
-        def sandwich_legs(pl, d, j, a, af, limit, standalone, mev_out, w, bid, nc, pos):
-            """Front ``af``, victim ``j`` (reverting below ``limit``), back of all the front got."""
+        def sandwich_legs(pl, df, d, j, a, af, limit, standalone, mev_out, w, bid, nc, pos):
+            """Front ``af`` on side ``df``, victim ``j`` on side ``d`` (reverting below
+            ``limit``), back of all the front got."""
             nonlocal bundle
             px = slots.price[s][pools.tok[pl][0]]
             py = slots.price[s][pools.tok[pl][1]]
             fee, gas, rollup = pools.fee[pl], pools.gas[pl], pools.rollup[pl]
-            o1 = _swap(reserves, pl, d, af, fee)
-            fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d, w, bundle,
+            o1 = _swap(reserves, pl, df, af, fee)
+            fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, df, w, bundle,
                                af, o1, px, py, fee, gas, bid, t_close))
             ov = amount_out(a, reserves[pl][d], reserves[pl][1 - d], fee)
             status = EXECUTED if ov >= limit else REVERTED
@@ -595,11 +597,11 @@ def run(world, policy_id, params):
                 ov = 0.0
             fills.append(_user_fill(flow, j, s, rollup, pl, pos + 1, status, d, a, ov, px, py,
                                     fee, gas, limit, standalone, mev_out, t_close))
-            b = _swap(reserves, pl, 1 - d, o1, fee)
-            fills.append(_fill(s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - d, w,
+            b = _swap(reserves, pl, 1 - df, o1, fee)
+            fills.append(_fill(s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - df, w,
                                bundle, o1, b, px, py, fee, gas, 0.0, t_close))
             extractions.append(_extraction(s, rollup, pl, w, ST_FRONT, nc, j, bundle,
-                                           _value(b - af, d == 0, px, py), 2.0 * gas, bid))
+                                           _value(b - af, df == 0, px, py), 2.0 * gas, bid))
             bundle += 1
             return pos + 3, status
 
@@ -641,23 +643,24 @@ def run(world, policy_id, params):
                                          deadline, key, 3 * j)
                     if w >= 0 and ov >= limit:
                         mev_out = amount_out(a, rin, rout, fee)
-                        pos, _ = sandwich_legs(pl, d, j, a, af, limit, standalone, mev_out, w, bid,
-                                               nc, pos)
+                        pos, _ = sandwich_legs(pl, d, d, j, a, af, limit, standalone, mev_out, w,
+                                               bid, nc, pos)
                         executed = True
 
             # blind sandwich around a victim whose pool and side leaked
             if spec == SPEC_LEAK and not executed:
-                af = frac(pl, d) * reserves[pl][i_in]
+                dl = flow.direction[j]     # the side submitted, which is what leaks
+                af = frac(pl, dl) * reserves[pl][dl]
                 if af > 0.0:
                     deadline = t_close - flow.t_pub[j]
                     if race:
                         deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
-                    w, bid, nc = contest(searchers, COL_BLIND, worth(pl, d), 0.0, race,
+                    w, bid, nc = contest(searchers, COL_BLIND, worth(pl, dl), 0.0, race,
                                          deadline, key, 3 * n_tx + 2 * n_slots * n_pools + j)
                     if w >= 0:
                         mev_out = amount_out(a, reserves[pl][i_in], reserves[pl][i_out], fee)
-                        pos, status = sandwich_legs(pl, d, j, a, af, limit, standalone, mev_out, w,
-                                                    bid, nc, pos)
+                        pos, status = sandwich_legs(pl, dl, d, j, a, af, limit, standalone,
+                                                    mev_out, w, bid, nc, pos)
                         executed = True
                         if status != EXECUTED:
                             continue
@@ -723,6 +726,7 @@ def run(world, policy_id, params):
                 fills.append(_fill(s, pools.rollup[pl], pl, pos, SEARCHER, ST_BACK, EXECUTED,
                                    1 - d, sp["w"], sp["bundle"], sp["out"][d], b, px, py, fee,
                                    gas, 0.0, t_close))
+                fills[-1]["submit_time"] = sp["t"]
                 gross += _value(b - sp["a"][d], d == 0, px, py)
                 pos += 1
             forfeited = 0.0
@@ -733,6 +737,7 @@ def run(world, policy_id, params):
                     fills.append(_fill(s, pools.rollup[pl], pl, -1, SEARCHER, strategy, DROPPED,
                                        side, sp["w"], -1, amount, 0.0, px, py, fee, 0.0, bond,
                                        t_close))
+                    fills[-1]["submit_time"] = sp["t"]
                     forfeited += bond
             extractions.append(_extraction(s, pools.rollup[pl], pl, sp["w"], ST_FRONT, sp["nc"],
                                            -1, sp["bundle"] if sp["reveal"] else -1, gross,

@@ -54,6 +54,8 @@ def combine_key(shares, t: int) -> bytes | None:
     if len(shares) == 1:
         return shares[0][1]
     try:
+        # more than t consistent shares interpolate the same polynomial at 0, so
+        # passing every online keyper's share is fine (ssss=False)
         return Shamir.combine(shares)
     except ValueError:
         return None

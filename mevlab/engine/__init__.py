@@ -197,7 +197,8 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
     execute as a bundle there and the others are sent to their rollups, each
     landing at the top of its rollup's next slot, or reverting if its pool
     has moved against it; a pool with a leg in flight is left out of later
-    plans until it lands. A slot whose solve is not optimal falls back to the
+    plans until it lands (and gets the per-pool closed form, as do pools a
+    next-slot back-run moves first). A slot whose solve is not optimal falls back to the
     per-pool closed form and is counted in ``router_stats``.
 
     Returns
@@ -249,17 +250,21 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
 def _route(world, router, reserves, s, inventory, stats, pending):
     """The router's top-of-slot plan for slot ``s``: (tendered (n_pools, 2), gross numeraire).
 
-    Every pool is reachable except those with a leg in flight (``pending``),
-    including legs that land at the top of this very slot: the plan never
-    trades a pool twice on one piece of information.
+    Every pool is reachable except those that move before the plan executes:
+    a router leg in flight (``pending``, including legs that land at the top of
+    this very slot) or a next-slot back-run due. Those get NaN rows: the kernel
+    runs the per-pool closed form on them once they have moved.
 
     Gas is per leg, which the convex program cannot see: a leg worth less than
     its gas at the optimal dual prices (its share of the bundle's value) is
     dropped and the rest re-solved, at most three times.
     """
     pools = world.pools
-    mask = pending[:, 0] == 0.0
+    moves_first = (pending[:, 0] != 0.0) | (pending[:, 7] != 0.0)
+    mask = ~moves_first
     prices = world.slots.price[s]
+    plan = np.zeros_like(reserves)
+    plan[moves_first] = np.nan
     for _ in range(3):
         res = router.solve(reserves, pools.fee, prices, reachable=mask, inventory=inventory,
                            min_profit=float(pools.gas[mask].min()) if mask.any() else 0.0)
@@ -277,5 +282,6 @@ def _route(world, router, reserves, s, inventory, stats, pending):
             break
         mask &= ~poor
     else:
-        return np.zeros_like(reserves), 0.0
-    return res.tendered, res.profit
+        return plan, 0.0
+    plan[mask] = res.tendered[mask]
+    return plan, res.profit

@@ -253,12 +253,13 @@ def user_terms_nb(flow, j, x, y, pre_x, pre_y, p, fee):
 
 
 @njit(cache=True)
-def _sim_swap(st, d, a, fee):
-    """Swap on a two-entry state ``st = [x, y]`` in place; returns the output."""
-    out = amount_out_nb(a, st[d], st[1 - d], fee)
-    st[d] += a
-    st[1 - d] -= out
-    return out
+def _sim_swap(x, y, d, a, fee):
+    """Swap ``a`` on side ``d`` of a pool at ``(x, y)``: returns ``(x', y', output)``."""
+    if d == 0:
+        out = amount_out_nb(a, x, y, fee)
+        return x + a, y - out, out
+    out = amount_out_nb(a, y, x, fee)
+    return x - out, y + a, out
 
 
 @njit(cache=True)
@@ -277,21 +278,26 @@ def spec_gross_nb(flow, js, n_before, x, y, pre_x, pre_y, p, fee, a0, a1):
         ``(b0 - a0) * p + (b1 - a1)``: the legs' value in units of y at
         external price ``p`` (y per x).
     """
-    st = np.empty(2)
-    st[0] = x
-    st[1] = y
     for m in range(n_before):
-        d, a, mo, _ = user_terms_nb(flow, js[m], st[0], st[1], pre_x, pre_y, p, fee)
-        if amount_out_nb(a, st[d], st[1 - d], fee) >= mo:
-            _sim_swap(st, d, a, fee)
-    o0 = _sim_swap(st, 0, a0, fee) if a0 > 0.0 else 0.0
-    o1 = _sim_swap(st, 1, a1, fee) if a1 > 0.0 else 0.0
+        d, a, mo, _ = user_terms_nb(flow, js[m], x, y, pre_x, pre_y, p, fee)
+        if amount_out_nb(a, x if d == 0 else y, y if d == 0 else x, fee) >= mo:
+            x, y, _ = _sim_swap(x, y, d, a, fee)
+    o0 = 0.0
+    o1 = 0.0
+    if a0 > 0.0:
+        x, y, o0 = _sim_swap(x, y, 0, a0, fee)
+    if a1 > 0.0:
+        x, y, o1 = _sim_swap(x, y, 1, a1, fee)
     for m in range(n_before, js.shape[0]):
-        d, a, mo, _ = user_terms_nb(flow, js[m], st[0], st[1], pre_x, pre_y, p, fee)
-        if amount_out_nb(a, st[d], st[1 - d], fee) >= mo:
-            _sim_swap(st, d, a, fee)
-    b0 = _sim_swap(st, 1, o0, fee) if a0 > 0.0 else 0.0
-    b1 = _sim_swap(st, 0, o1, fee) if a1 > 0.0 else 0.0
+        d, a, mo, _ = user_terms_nb(flow, js[m], x, y, pre_x, pre_y, p, fee)
+        if amount_out_nb(a, x if d == 0 else y, y if d == 0 else x, fee) >= mo:
+            x, y, _ = _sim_swap(x, y, d, a, fee)
+    b0 = 0.0
+    b1 = 0.0
+    if a0 > 0.0:
+        x, y, b0 = _sim_swap(x, y, 1, o0, fee)
+    if a1 > 0.0:
+        x, y, b1 = _sim_swap(x, y, 0, o1, fee)
     return (b0 - a0) * p + (b1 - a1)
 
 
@@ -356,7 +362,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     If ``plan_gross`` is finite, the top-of-slot arbitrage of slot ``s_lo`` is
     the router's bundle ``plan`` (n_pools, 2: amounts tendered per pool and
     side), worth ``plan_gross`` numeraire at external prices, instead of the
-    per-pool closed form. Legs of the plan on pools of another clock
+    per-pool closed form; pools with NaN rows (left out of the plan because
+    they move first) still get the closed form. Legs of the plan on pools of another clock
     (``isolated``: another rollup) do not execute in this slot: they go to
     ``pending`` (columns 0-6: active, direction, amount, min_out, owner,
     bundle, bid) and execute, or revert if they would receive less than
@@ -476,7 +483,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 e += 1
                 pos += 1
         # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
-        if s == s_lo and math.isfinite(plan_gross):
+        router_slot = s == s_lo and math.isfinite(plan_gross)
+        if router_slot:
             gas_total = 0.0
             n_legs = 0
             n_local = 0
@@ -533,32 +541,35 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     pending[pl, 6] = bid if first else 0.0
                     first = False
                 bundle += 1
-        else:
-            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
-                pl = pools.clock_idx[q]
-                px = slots.price[s, pools.tok[pl, 0]]
-                py = slots.price[s, pools.tok[pl, 1]]
-                fee = pools.fee[pl]
-                gas = pools.gas[pl]
-                d, a, o, prof = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], px / py, fee)
-                if d < 0:
-                    continue
-                opp = 3 * n_tx + s * n_pools + pl
-                w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, window, key,
-                                        opp)
-                if w < 0:
-                    continue
-                if k >= cap_f or e >= cap_e:
-                    return -1, -1
-                out = swap_nb(reserves, pl, d, a, fee)
-                write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED,
-                              d, w, -1, a, out, px, py, fee, gas, bid, t_close)
-                write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, nc, -1, -1,
-                                    _value(out, d == 1, px, py) - _value(a, d == 0, px, py),
-                                    gas, bid)
-                k += 1
-                e += 1
-                pos += 1
+        # the closed form on every pool, or in a router slot on the pools the plan left
+        # out because they move first (NaN rows of ``plan``)
+        for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+            pl = pools.clock_idx[q]
+            if router_slot and not math.isnan(plan[pl, 0]):
+                continue
+            px = slots.price[s, pools.tok[pl, 0]]
+            py = slots.price[s, pools.tok[pl, 1]]
+            fee = pools.fee[pl]
+            gas = pools.gas[pl]
+            d, a, o, prof = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], px / py, fee)
+            if d < 0:
+                continue
+            opp = 3 * n_tx + s * n_pools + pl
+            w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, window, key,
+                                    opp)
+            if w < 0:
+                continue
+            if k >= cap_f or e >= cap_e:
+                return -1, -1
+            out = swap_nb(reserves, pl, d, a, fee)
+            write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED,
+                          d, w, -1, a, out, px, py, fee, gas, bid, t_close)
+            write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, nc, -1, -1,
+                                _value(out, d == 1, px, py) - _value(a, d == 0, px, py),
+                                gas, bid)
+            k += 1
+            e += 1
+            pos += 1
         # 2. ordering
         lo = slots.ptr[s]
         hi = slots.ptr[s + 1]
@@ -635,8 +646,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     and flow.t_seq[j] >= sp_t[pl]:
                 shadow[pl, 0] = reserves[pl, 0]
                 shadow[pl, 1] = reserves[pl, 1]
-                k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o,
-                                      sp_b, sp_done, bundle, reserves, px, py, t_close)
+                k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_t, sp_a,
+                                      sp_o, sp_b, sp_done, bundle, reserves, px, py, t_close)
                 bundle += 1
             d, a, mo, q0 = user_terms_nb(flow, j, reserves[pl, 0], reserves[pl, 1], pre[pl, 0],
                                          pre[pl, 1], p, fee)
@@ -663,29 +674,31 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     if w >= 0 and ov >= mo:
                         mev_out = amount_out_nb(a, rin, rout, fee)
                         k, e, pos, _ = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d,
-                                                         j, a, af, mo, q0, mev_out, w, bid, nc,
-                                                         bundle, reserves, px, py, flow,
+                                                         d, j, a, af, mo, q0, mev_out, w, bid,
+                                                         nc, bundle, reserves, px, py, flow,
                                                          t_close)
                         bundle += 1
                         executed = True
                     else:
                         mev_out = np.nan
-            # blind sandwich: pool and direction leaked, size and limit unknown
+            # blind sandwich: pool and the submitted side leaked (an informed user may
+            # still trade the other way), size and limit unknown
             if spec == SPEC_LEAK and not executed:
-                af = params[N_PARAMS + 2 * pl + d] * reserves[pl, i_in]
+                dl = flow.direction[j]
+                af = params[N_PARAMS + 2 * pl + dl] * reserves[pl, dl]
                 if af > 0.0:
                     deadline = t_close - flow.t_pub[j]
                     if race:
                         deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
                     w, bid, nc = contest_nb(searchers, COL_BLIND,
-                                            params[N_PARAMS + 2 * n_pools + 2 * pl + d], 0.0,
+                                            params[N_PARAMS + 2 * n_pools + 2 * pl + dl], 0.0,
                                             race, deadline, key,
                                             3 * n_tx + 2 * n_slots * n_pools + j)
                     if w >= 0:
                         mev_out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
                         k, e, pos, st = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos,
-                                                          d, j, a, af, mo, q0, mev_out, w, bid,
-                                                          nc, bundle, reserves, px, py, flow,
+                                                          dl, d, j, a, af, mo, q0, mev_out, w,
+                                                          bid, nc, bundle, reserves, px, py, flow,
                                                           t_close)
                         bundle += 1
                         executed = True
@@ -752,8 +765,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 gas = pools.gas[pl]
                 w = sp_w[pl]
                 if sp_rev[pl] != 0 and not sp_done[pl]:
-                    k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o,
-                                          sp_b, sp_done, bundle, reserves, px, py, t_close)
+                    k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_t, sp_a,
+                                          sp_o, sp_b, sp_done, bundle, reserves, px, py,
+                                          t_close)
                     bundle += 1
                 gross = 0.0
                 n_rev = 0
@@ -763,6 +777,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
                                       ST_BACK, EXECUTED, 1 - d, w, sp_b[pl], sp_o[pl, d], b, px,
                                       py, fee, gas, 0.0, t_close)
+                        fills[k].submit_time = sp_t[pl]
                         gross += _value(b - sp_a[pl, d], d == 0, px, py)
                         n_rev += 1
                         k += 1
@@ -777,6 +792,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                                           d if leg == 0 else 1 - d, w, -1,
                                           sp_a[pl, d] if leg == 0 else 0.0, 0.0, px, py,
                                           fee, 0.0, bond, t_close)
+                            fills[k].submit_time = sp_t[pl]
                             k += 1
                             forfeited += bond
                 write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_FRONT, sp_nc[pl], -1,
@@ -790,9 +806,10 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
 
 
 @njit(cache=True)
-def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d, j, a, af, mo, q0, mev_out, w, bid,
-                      nc, bundle, reserves, px, py, flow, t_close):
-    """Front-run ``af``, victim ``j`` (reverting below ``mo``), back-run of all the front got.
+def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, df, d, j, a, af, mo, q0, mev_out, w,
+                      bid, nc, bundle, reserves, px, py, flow, t_close):
+    """Front-run ``af`` on side ``df``, victim ``j`` on side ``d`` (reverting below ``mo``),
+    back-run of all the front got.
 
     Writes the three fills and the extraction (gross = the legs' value at
     external prices). Returns ``(k, e, pos, victim status)``.
@@ -800,8 +817,8 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d, j, a, af, mo, q0, 
     fee = pools.fee[pl]
     gas = pools.gas[pl]
     rollup = pools.rollup[pl]
-    o1 = swap_nb(reserves, pl, d, af, fee)
-    write_fill_nb(fills, k, s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, d, w, bundle, af,
+    o1 = swap_nb(reserves, pl, df, af, fee)
+    write_fill_nb(fills, k, s, rollup, pl, pos, SEARCHER, ST_FRONT, EXECUTED, df, w, bundle, af,
                   o1, px, py, fee, gas, bid, t_close)
     ov = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
     st = EXECUTED if ov >= mo else REVERTED
@@ -811,17 +828,17 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d, j, a, af, mo, q0, 
         ov = 0.0
     _write_user(fills, k + 1, s, rollup, pl, pos + 1, st, d, j, a, ov, px, py, fee, gas, flow,
                 mo, q0, mev_out, t_close)
-    b = swap_nb(reserves, pl, 1 - d, o1, fee)
-    write_fill_nb(fills, k + 2, s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - d, w,
+    b = swap_nb(reserves, pl, 1 - df, o1, fee)
+    write_fill_nb(fills, k + 2, s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - df, w,
                   bundle, o1, b, px, py, fee, gas, 0.0, t_close)
     write_extraction_nb(ext, e, s, rollup, pl, w, ST_FRONT, nc, j, bundle,
-                        _value(b - af, d == 0, px, py), 2.0 * gas, bid)
+                        _value(b - af, df == 0, px, py), 2.0 * gas, bid)
     return k + 3, e + 1, pos + 3, st
 
 
 @njit(cache=True)
-def _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o, sp_b, sp_done, bundle,
-                 reserves, px, py, t_close):
+def _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_t, sp_a, sp_o, sp_b, sp_done,
+                 bundle, reserves, px, py, t_close):
     """Execute the revealed speculative front-runs on pool ``pl``; returns ``(k, pos)``."""
     fee = pools.fee[pl]
     for d in range(2):
@@ -830,6 +847,7 @@ def _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_a, sp_o, sp_b, sp
             write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_FRONT, EXECUTED,
                           d, sp_w[pl], bundle, sp_a[pl, d], sp_o[pl, d], px, py, fee,
                           pools.gas[pl], 0.0, t_close)
+            fills[k].submit_time = sp_t[pl]     # when the commitment arrived
             k += 1
             pos += 1
     sp_b[pl] = bundle

@@ -187,6 +187,9 @@ class Result:
             "delay_max": float(users["inclusion_delay"].max()),
             "undecryptable_slots": int(self.meta.get("policy_info", {})
                                        .get("undecryptable_slots", 0)),
+            # not in the delay figures above: still encrypted when the run ends
+            "never_decrypted_tx": int(self.meta.get("policy_info", {})
+                                      .get("never_decrypted_tx", 0)),
             "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,
             "lp_sandwich_markout": sw_markout, "lp_net": lp_fees - lvr + markout + sw_markout,
             "sequencer_revenue": float(f["gas"].sum() + f["fee_paid"].sum()),

@@ -48,6 +48,10 @@ class Policy:
         p[P_RACE] = 1.0 if self.competition == "latency" else 0.0
         return p
 
+    def for_scenario(self, scn) -> "Policy":
+        """The policy as it orders under ``scn`` (a scenario may choose the ordering key)."""
+        return self
+
     def setup(self, scn, world):
         """Policy-specific preparation of one run.
 

@@ -120,5 +120,8 @@ def check_policy(policy: Policy | str, n_cases: int = 200, scenario=None) -> dic
     dict
         ``{"ordering_cases": int, "engine": {seed: checks}}``.
     """
-    return {"ordering_cases": check_ordering(policy, n_cases),
+    policy = get_policy(policy)
+    # the ordering the scenario selects (threshold may order by fee)
+    ordering = policy if scenario is None else policy.for_scenario(scenario)
+    return {"ordering_cases": check_ordering(ordering, n_cases),
             "engine": check_engine(policy, scenario)}

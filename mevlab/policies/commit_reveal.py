@@ -47,13 +47,16 @@ class CommitReveal(Policy):
         return world, params, self.policy_id, info
 
     def audit(self, scn, world, fills) -> dict:
-        """``crypto = "full"``: hash and check the speculative searcher's commitments too.
+        """``crypto = "full"``: the speculative searcher's legs through keccak and the reveal book.
 
-        Every leg the kernel committed (revealed legs are its executed front and
-        back fills, unrevealed ones its dropped fills) is committed with a fresh
-        salt in its slot's book; the executed legs are revealed and must be
-        accepted, and what stays unrevealed must be exactly the dropped legs,
-        whose bonds the ledger gives to the sequencer.
+        The legs are sized and the reveal decided inside the kernel, so they are
+        committed here after the run, each with a fresh salt at its recorded
+        arrival, and the executed ones revealed. This runs the hashing and the
+        reveal rules on every searcher commitment and checks the accounting
+        around them (every executed leg has an accepted reveal; the unrevealed
+        commitments are exactly the dropped legs, with the bonds the ledger
+        gives the sequencer); it does not re-derive the reveal decision, which
+        the reference twin checks instead.
         """
         if scn.crypto != "full":
             return {}
@@ -78,7 +81,7 @@ class CommitReveal(Policy):
                 salt = rng.bytes(32)
                 sender = int(leg["sender"]) + 1 + 2**32    # searchers' addresses
                 book.commit(commitment(sender, int(leg["id"]), types, [int(s), *fields], salt),
-                            sender, float(sl.t_open[s]), bond=float(leg["fee_paid"]))
+                            sender, float(leg["submit_time"]), bond=float(leg["fee_paid"]))
                 opened.append((leg, sender, fields, salt))
             for leg, sender, fields, salt in opened:
                 if leg["status"] == DROPPED:
@@ -126,23 +129,23 @@ def commit_and_reveal(world):
     for s in np.flatnonzero(np.diff(sl.ptr)):
         book = RevealBook(int(s), float(sl.t_open[s]), float(sl.t_close[s]),
                           float(sl.t_close[s]) + REVEAL_WINDOW)
-        blobs = {}
-        for j in range(sl.ptr[s], sl.ptr[s + 1]):
-            sender = j + 1
-            blob = encode_tx(sender, 0, fl.pool[j], fl.direction[j], fl.amount_in[j],
-                             fl.tolerance[j], fl.min_out[j], fl.priority_fee[j], fl.informed[j])
-            fields = tx_fields(*(decode_tx(blob)[c] for c in TX_FIELDS))
-            salt = salts[32 * j:32 * j + 32]
-            book.commit(commitment(sender, 0, types, [int(s), *fields], salt), sender,
-                        float(fl.t_seq[j]))
-            blobs[j] = (blob, fields, salt)
-        for j, (blob, fields, salt) in blobs.items():
-            _, why = book.reveal(j + 1, 0, TX_TYPES, fields, salt, int(s), float(sl.t_close[s]))
+        txs = range(sl.ptr[s], sl.ptr[s + 1])
+        for j in txs:
+            # each user commits to its own transaction at its arrival
+            fields = tx_fields(*(getattr(fl, c)[j] for c in TX_FIELDS))
+            book.commit(commitment(j + 1, 0, types, [int(s), *fields], salts[32 * j:32 * j + 32]),
+                        j + 1, float(fl.t_seq[j]))
+        for j in txs:
+            # ... and reveals it as an ABI-encoded message, which the sequencer decodes
+            # and checks against the commitment
+            tx = decode_tx(encode_tx(j + 1, 0, *(getattr(fl, c)[j] for c in TX_FIELDS)))
+            _, why = book.reveal(tx["sender"], tx["nonce"], TX_TYPES,
+                                 tx_fields(*(tx[c] for c in TX_FIELDS)),
+                                 salts[32 * j:32 * j + 32], int(s), float(sl.t_close[s]))
             if why is not None:
                 n_rejected += 1
                 continue
             keep[j] = True
-            tx = decode_tx(blob)
             for c in cols:
                 cols[c][j] = tx[c]
     flow = fl._replace(**cols)

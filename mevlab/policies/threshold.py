@@ -12,6 +12,8 @@ place a blind sandwich around it.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..crypto import combine_key, deal_key, decode_tx, decrypt, encode_tx, encrypt
@@ -27,6 +29,12 @@ KEY_CHECK = b"mevlab slot key"
 
 class Threshold(Policy):
     """Threshold encryption with liveness and collusion; see the module docstring."""
+
+    def for_scenario(self, scn) -> Policy:
+        if scn.threshold.order_by == "fee":
+            return dataclasses.replace(self, policy_id=PRIORITY, competition="bid",
+                                       sorted_by=("-priority_fee", "t_seq"))
+        return self
 
     def params(self, scn) -> np.ndarray:
         th = scn.threshold
@@ -71,8 +79,7 @@ class Threshold(Policy):
         if th.metadata == "pool_direction":
             frac, value = speculative_sizes(scn, world, "leak", 0.0, rng)
             params = np.concatenate([params, frac.ravel(), value.ravel()])
-        pid = FCFS if th.order_by == "arrival" else PRIORITY
-        return world, params, pid, info
+        return world, params, self.for_scenario(scn).policy_id, info
 
 
 def _colluder(scn) -> int:

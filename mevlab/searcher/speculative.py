@@ -15,8 +15,9 @@ size pays in expectation.
   revealed only if that beats forfeiting both bonds, so a slot pays
   ``max(gross - 2 gas, -2 bond)``.
 - ``mode="leak"``: a front-run right before one victim whose pool and
-  direction leaked, and the back-run right after; both execute, so a victim
-  pays ``gross - 2 gas`` whatever it turns out to be.
+  submitted direction leaked, and the back-run right after; both execute, so
+  a victim pays ``gross - 2 gas`` whatever it turns out to be (an informed
+  victim may even trade the other way).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def speculative_sizes(scn, world, mode: str, bond: float, rng: np.random.Generat
         (``"leak"``).
     """
     from ..engine import Flow
-    from ..engine.nb import spec_values_nb, user_terms_nb
+    from ..engine.nb import spec_values_nb
     from ..flow.synthetic import generate
 
     n_pools = len(scn.pools)
@@ -92,14 +93,15 @@ def speculative_sizes(scn, world, mode: str, bond: float, rng: np.random.Generat
             ptr = np.zeros(n_hist + 1, np.int64)
             np.cumsum(counts, out=ptr[1:])
             mine = mine[slot_of[mine] < n_hist]
-            n_before = np.array([np.sum(offset[mine[ptr[g]:ptr[g + 1]]] < t_front)
-                                 for g in range(n_hist)], np.int64)
+            # users arrive in time order within a slot: those before the front lead
+            n_before = np.bincount(slot_of[mine][offset[mine] < t_front],
+                                   minlength=n_hist)[:n_hist].astype(np.int64)
             floor = np.array([-2.0 * bond / py, 2.0 * gas / py])
             groups = {0: (mine, ptr, n_before), 1: (mine, ptr, n_before)}
         else:
-            # each victim alone, grouped by the side it trades at the pool's state
-            side = np.array([user_terms_nb(fl, j, x, y, x, y, px / py, fee)[0] for j in mine],
-                            np.int64)
+            # each victim alone, grouped by the side it submitted (what leaks; an
+            # informed victim may trade the other way)
+            side = fl.direction[mine]
             floor = np.array([-np.inf, 2.0 * gas / py])
             groups = {}
             for d in (0, 1):
