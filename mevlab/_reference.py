@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .dtypes import extraction_dt, fill_dt
+from .policies.nb import N_PARAMS  # layout of the parameter vector (an int, no kernel)
 
 USER = 0
 SEARCHER = 1
@@ -32,7 +33,6 @@ COL_BACKRUN = 1
 COL_SANDWICH = 2
 COL_NEXT_BACKRUN = 3
 COL_BLIND = 4
-N_PARAMS = 5
 SPEC_COMMIT = 1
 SPEC_LEAK = 2
 FRONTRUN_MARGIN = 1e-9
@@ -335,8 +335,9 @@ def _fill(s, rollup, pool, pos, kind, strategy, status, direction, sender, bundl
         value_in = _value(a_in, direction == 0, px, py)
         value_out = _value(a_out, direction == 1, px, py)
         lp_fee_value = fee * value_in
+        lp_value = value_in - lp_fee_value - value_out
     else:
-        value_in = value_out = lp_fee_value = 0.0
+        value_in = value_out = lp_fee_value = lp_value = 0.0
     return {"tx": -1, "slot": s, "rollup": rollup, "pool": pool, "position": pos,
             "sender_kind": kind, "strategy": strategy, "status": status,
             "direction": direction, "sender": sender, "bundle": bundle,
@@ -344,6 +345,7 @@ def _fill(s, rollup, pool, pos, kind, strategy, status, direction, sender, bundl
             "standalone_out": math.nan, "mev_out": math.nan, "ext_price": px / py,
             "out_price": px if direction == 1 else py,
             "value_in": value_in, "value_out": value_out, "lp_fee_value": lp_fee_value,
+            "lp_value": lp_value,
             "gas": gas, "fee_paid": fee_paid, "submit_time": math.nan,
             "inclusion_time": t_close}
 

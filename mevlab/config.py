@@ -296,6 +296,12 @@ class ThresholdSpec(_Spec):
 
 
 @dataclass(frozen=True)
+class BatchSpec(_Spec):
+    """Batch auctions (model.md §4): what the batch clears against."""
+    amm: str = choice("cpmm", ("cpmm", "fm"))
+
+
+@dataclass(frozen=True)
 class Scenario(_Spec):
     """A multi-rollup world: assets, rollups, pools, user flow, searchers, latencies, topology.
 
@@ -324,6 +330,7 @@ class Scenario(_Spec):
     commit_reveal: CommitRevealSpec = nested(CommitRevealSpec, CommitRevealSpec)
     threshold: ThresholdSpec = nested(ThresholdSpec, ThresholdSpec)
     crypto: str = choice("fast", ("fast", "full"))
+    batch: BatchSpec = nested(BatchSpec, BatchSpec)
 
     def _check(self):
         p = []

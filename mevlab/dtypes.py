@@ -2,6 +2,10 @@
 import numpy as np
 
 #: One row per executed, reverted or dropped transaction (users and searchers).
+#: ``lp_value`` is what the pool's LPs gained from the fill at external prices, fees
+#: excluded: ``value_in - lp_fee_value - value_out`` when the fill trades with the pool;
+#: in a batch auction the pool trades only the net, and its result is shared among the
+#: fills on the net side.
 #: Amounts are in token units of the pool side tendered (``amount_in``) and
 #: received (``amount_out``); ``*_value`` fields are numeraire at the slot's
 #: external price.
@@ -28,6 +32,7 @@ fill_dt = np.dtype([
     ("value_in", np.float64),
     ("value_out", np.float64),
     ("lp_fee_value", np.float64),
+    ("lp_value", np.float64),    # the LPs' trading result from this fill, fees excluded
     ("gas", np.float64),
     ("fee_paid", np.float64),    # priority fee (users) or bid (searchers), numeraire
     ("submit_time", np.float64),

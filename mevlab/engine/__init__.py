@@ -217,8 +217,9 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
         arb_rows *= 2      # a slot may also land the legs sent from other rollups
     # per pool and slot, a next-slot back-run and up to eight speculative legs or
     # dropped commitments; slack for the kernel's per-step headroom check
-    worst_f = 4 * n_tx + arb_rows + 9 * pool_slots + 8
-    worst_e = 2 * n_tx + arb_rows + 2 * pool_slots + 3
+    n_srch = len(world.searchers.latency)
+    worst_f = 4 * n_tx + arb_rows + (9 + n_srch) * pool_slots + 8
+    worst_e = 2 * n_tx + arb_rows + (2 + n_srch) * pool_slots + 3
     no_plan = np.zeros((n_pools, 2))
     # a realistic first guess; the worst case only if a run overflows it
     for cap_f, cap_e in ((min(worst_f, 2 * n_tx + arb_rows + 64),

@@ -21,10 +21,12 @@ import math
 import numpy as np
 from numba import njit
 
-from ..amm.nb import amount_out_nb, swap_nb
-from ..policies.nb import (N_PARAMS, P_BOND, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
+from ..amm.nb import amount_out_nb, clear_batch_nb, swap_nb
+from ..policies.nb import (N_PARAMS, P_BATCH, P_BOND, P_FM, P_NEXT_BACKRUN, P_PUBLIC, P_RACE,
+                           P_SPEC,
                           SPEC_COMMIT, SPEC_LEAK, order_slot_nb)
-from ..searcher.nb import best_frontrun_nb, max_frontrun_nb, optimal_arb_nb, sandwich_nb
+from ..searcher.nb import (batch_arb_nb, best_frontrun_nb, max_frontrun_nb, optimal_arb_nb,
+                           sandwich_nb)
 
 USER = 0
 SEARCHER = 1
@@ -175,10 +177,12 @@ def write_fill_nb(fills, k, s, rollup, pool, pos, kind, strat, status, direction
         r.value_in = _value(a_in, direction == 0, px, py)
         r.value_out = _value(a_out, direction == 1, px, py)
         r.lp_fee_value = fee * r.value_in
+        r.lp_value = r.value_in - r.lp_fee_value - r.value_out
     else:
         r.value_in = 0.0
         r.value_out = 0.0
         r.lp_fee_value = 0.0
+        r.lp_value = 0.0
     r.gas = gas
     r.fee_paid = fee_paid
     r.submit_time = np.nan
@@ -400,6 +404,17 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     sp_o = np.zeros((n_pools, 2))
     sp_b = np.zeros(n_pools, np.int64)
     sp_nc = np.zeros(n_pools, np.int64)
+    batch = params[P_BATCH] != 0.0
+    fm = params[P_FM] != 0.0
+    n_srch = searchers.latency.shape[0]
+    # one pool's batch: users' orders, then one order per arbitrageur
+    b_side = np.empty(max_n + n_srch, np.int64)
+    b_amt = np.empty(max_n + n_srch)
+    b_mo = np.empty(max_n + n_srch)
+    b_fill = np.empty(max_n + n_srch)
+    b_q0 = np.empty(max_n)
+    b_j = np.empty(max_n, np.int64)
+    b_arb = np.empty(n_srch, np.int64)
     # the pool as it would have been without the revealed fronts: users' counterfactual output
     shadow = np.zeros((n_pools, 2))
     k = state[0]
@@ -482,6 +497,16 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 k += 1
                 e += 1
                 pos += 1
+        if batch:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                res = _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre,
+                                       fills, ext, k, e, pos, fm, b_side, b_amt, b_mo, b_fill,
+                                       b_q0, b_j, b_arb)
+                if res[0] < 0:
+                    return -1, -1
+                k, e, pos = res
+            continue
         # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
         router_slot = s == s_lo and math.isfinite(plan_gross)
         if router_slot:
@@ -834,6 +859,139 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, df, d, j, a, af, mo, 
     write_extraction_nb(ext, e, s, rollup, pl, w, ST_FRONT, nc, j, bundle,
                         _value(b - af, df == 0, px, py), 2.0 * gas, bid)
     return k + 3, e + 1, pos + 3, st
+
+
+@njit(cache=True)
+def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, fills, ext, k, e,
+                     pos, fm, b_side, b_amt, b_mo, b_fill, b_q0, b_j, b_arb):
+    """One pool's batch in slot ``s``: every swap at one uniform clearing price.
+
+    The slot's users on the pool are limit orders (their terms set at the
+    slot's opening state); the arbitrageurs that can reach the sequencer in
+    time trade through the same batch in a symmetric Cournot equilibrium
+    (:func:`~mevlab.searcher.nb.batch_arb_nb`), the costliest dropping out
+    while the equilibrium does not cover its gas and cost. The pool takes the
+    net of all fills; its fee (constant product only) is charged on that net
+    input and shared among the fills on the net side.
+
+    Returns ``(k, e, pos)``, or ``(-1, -1, -1)`` if a buffer is too small.
+    """
+    c = slots.clock[s]
+    lo = slots.ptr[s]
+    hi = slots.ptr[s + 1]
+    t_close = slots.t_close[s]
+    window = t_close - slots.t_open[s]
+    px = slots.price[s, pools.tok[pl, 0]]
+    py = slots.price[s, pools.tok[pl, 1]]
+    P = px / py
+    fee = pools.fee[pl]
+    gas = pools.gas[pl]
+    x = reserves[pl, 0]
+    y = reserves[pl, 1]
+    n_u = 0
+    for j in range(lo, hi):
+        if flow.pool[j] != pl:
+            continue
+        d, a, mo, q0 = user_terms_nb(flow, j, x, y, pre[pl, 0], pre[pl, 1], P, fee)
+        b_side[n_u] = d
+        b_amt[n_u] = a
+        b_mo[n_u] = mo
+        b_q0[n_u] = q0
+        b_j[n_u] = j
+        n_u += 1
+    # arbitrageurs whose orders reach the batch before it closes
+    n_arb = 0
+    opp = 3 * flow.t_seq.shape[0] + s * reserves.shape[0] + pl
+    for i in range(searchers.latency.shape[0]):
+        if not searchers.enabled[i, COL_ARB]:
+            continue
+        u = uniform_nb(key, opp, i)
+        if searchers.latency[i] - searchers.jitter[i] * math.log(u) < window:
+            b_arb[n_arb] = i
+            n_arb += 1
+    d_arb = -1
+    q_arb = 0.0
+    while n_arb > 0:
+        d_arb, q_arb = batch_arb_nb(x, y, fee, fm, b_side, b_amt, b_mo, n_u, n_arb, P, b_fill)
+        if d_arb < 0:
+            break
+        p = clear_batch_nb(x, y, fee, fm, b_side[:n_u + n_arb], b_amt[:n_u + n_arb],
+                           b_mo[:n_u + n_arb], b_fill)
+        gain = q_arb / n_arb * (P / p - 1.0 if d_arb == 1 else p - P) * py
+        # the costliest arbitrageur leaves if the equilibrium does not pay it
+        worst = 0
+        for m in range(1, n_arb):
+            if searchers.cost[b_arb[m]] > searchers.cost[b_arb[worst]]:
+                worst = m
+        if gain - gas - searchers.cost[b_arb[worst]] > 0.0:
+            break
+        for m in range(worst, n_arb - 1):
+            b_arb[m] = b_arb[m + 1]
+        n_arb -= 1
+        d_arb = -1
+    if d_arb < 0:
+        n_arb = 0
+    n = n_u + n_arb
+    if n == 0:
+        return k, e, pos
+    if k + n > fills.shape[0] or e + n_arb > ext.shape[0]:
+        return -1, -1, -1
+    for m in range(n_u, n):
+        b_side[m] = d_arb
+        b_amt[m] = q_arb / n_arb
+        b_mo[m] = 0.0
+    p = clear_batch_nb(x, y, fee, fm, b_side[:n], b_amt[:n], b_mo[:n], b_fill)
+    # what every order gives and gets at p; the pool takes the net
+    dx = 0.0
+    dy = 0.0
+    side_in = np.zeros(2)
+    for m in range(n):
+        a_in = b_fill[m] * b_amt[m]
+        out = a_in * p if b_side[m] == 0 else a_in / p
+        if b_side[m] == 0:
+            dx += a_in
+            dy -= out
+        else:
+            dy += a_in
+            dx -= out
+        side_in[b_side[m]] += a_in
+        if m < n_u:
+            j = b_j[m]
+            st = EXECUTED if b_fill[m] > 0.0 else DROPPED
+            _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, b_side[m], j, a_in, out, px,
+                        py, fee, gas if st == EXECUTED else 0.0, flow, b_mo[m] * b_fill[m],
+                        b_q0[m], out, t_close)
+            if st != EXECUTED:
+                fills[k].fee_paid = 0.0
+                fills[k].amount_in = b_amt[m]
+        else:
+            w = b_arb[m - n_u]
+            write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED,
+                          b_side[m], w, -1, a_in, out, px, py, fee, gas, 0.0, t_close)
+            write_extraction_nb(ext, e, s, pools.rollup[pl], pl, w, ST_ARB, n_arb, -1, -1,
+                                _value(out, b_side[m] == 1, px, py)
+                                - _value(a_in, b_side[m] == 0, px, py), gas, 0.0)
+            e += 1
+        fills[k].lp_fee_value = 0.0
+        fills[k].lp_value = 0.0
+        k += 1
+        pos += 1
+    # the pool trades only the net: its fee (on its net input) and its trading result at
+    # external prices are shared by the fills that supplied that input; the rest of the
+    # batch traded among its own orders
+    d_net = 0 if dx > 0.0 else 1
+    net_in = dx if d_net == 0 else dy
+    if net_in > 0.0 and side_in[d_net] > 0.0:
+        fee_value = 0.0 if fm else fee * net_in * (px if d_net == 0 else py)
+        pool_value = dx * px + dy * py - fee_value
+        for r in range(k - n, k):
+            if fills[r].direction == d_net and fills[r].status == EXECUTED:
+                share = fills[r].amount_in / side_in[d_net]
+                fills[r].lp_fee_value = fee_value * share
+                fills[r].lp_value = pool_value * share
+    reserves[pl, 0] += dx
+    reserves[pl, 1] += dy
+    return k, e, pos
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ FILL_COLUMNS = ("id", "slot", "rollup", "pool", "position", "sender_kind", "send
                 "bundle", "tx", "direction", "amount_in", "amount_out", "price", "status",
                 "min_out", "standalone_out", "mev_out", "ext_price", "out_price", "value_in",
                 "value_out",
-                "lp_fee_value", "gas", "fee_paid", "submit_time", "inclusion_time",
+                "lp_fee_value", "lp_value", "gas", "fee_paid", "submit_time", "inclusion_time",
                 "inclusion_delay")
 
 

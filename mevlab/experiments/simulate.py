@@ -69,8 +69,10 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
     world = engine.prepare(scn, seed, flow=flow)
     world, params, policy_id, policy_info = pol.setup(scn, world)
     t1 = time.perf_counter()
+    # in a batch auction every arbitrage order trades through the batch: no router bundle
+    router = engine.make_router(scn) if pol.settlement == "sequential" else None
     fills, ext, reserves, router_stats = engine.run(
-        world, dataclasses.replace(pol, policy_id=policy_id), params, engine.make_router(scn),
+        world, dataclasses.replace(pol, policy_id=policy_id), params, router,
         scn.router_inventory)
     policy_info.update(pol.audit(scn, world, fills))
     t2 = time.perf_counter()

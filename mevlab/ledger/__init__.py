@@ -22,7 +22,7 @@ def lp_trading(fills: pd.DataFrame):
     ``sandwich_markout`` against sandwich legs, ``user_markout`` against users;
     ``value`` in numeraire, positive = the pool gained.
     """
-    value = (fills["value_in"] - fills["lp_fee_value"] - fills["value_out"]).to_numpy()
+    value = fills["lp_value"].to_numpy()
     item = np.where((fills["sender_kind"] == "user").to_numpy(), "user_markout",
                     np.where((fills["strategy"] == "sandwich").to_numpy(), "sandwich_markout",
                              "lvr"))

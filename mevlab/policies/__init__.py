@@ -1,5 +1,5 @@
 """Ordering policies: one module per policy, one dispatch kernel, and ``check_policy``."""
-from . import commit_reveal, fcfs, priority, threshold  # noqa: F401  (registers the built-ins)
+from . import batch_auction, commit_reveal, fcfs, priority, threshold  # noqa: F401  (registers)
 from .base import Policy, get_policy, list_policies, register
 from .check import check_policy
 

@@ -26,8 +26,9 @@ class Policy:
     competition : {"latency", "bid"}
         How searchers compete for one opportunity: first arrival wins, or the
         highest bid wins and pays it.
-    settlement : {"sequential"}
-        How the ordered slot is settled.
+    settlement : {"sequential", "uniform"}
+        How the ordered slot is settled: one swap after another, or every
+        swap on a pool at one clearing price (batch auction).
     sorted_by : tuple of str
         Lexicographic key the executed order must follow (``"-x"`` means
         descending), checked by :func:`check_policy`.

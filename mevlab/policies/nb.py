@@ -12,7 +12,9 @@ P_NEXT_BACKRUN = 2  # 1: contents are known only once the order is fixed; back-r
 #                     next slot
 P_SPEC = 3          # speculative strategy, one of SPEC_*
 P_BOND = 4          # bond per commitment, numeraire, forfeited if not revealed
-N_PARAMS = 5
+P_BATCH = 5         # 1: settle each pool's slot at one uniform clearing price (batch auction)
+P_FM = 6            # 1: the batch clears against a function-maximising AMM
+N_PARAMS = 7
 SPEC_NONE = 0
 SPEC_COMMIT = 1     # commit-reveal: speculative commitments with the option not to reveal
 SPEC_LEAK = 2       # threshold with leaked pool and direction: a blind sandwich that must execute

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..amm.nb import amount_out_nb
+from ..amm.nb import amount_out_nb, clear_batch_nb
 
 
 @njit(cache=True)
@@ -384,3 +384,100 @@ def dual_newton_nb(r, fees, tok, b, nu0, tol, maxiter, tendered, received):
     # leave the oracle's trade at the returned prices in the work arrays
     dual_eval_nb(r, fees, tok, b, nu, tendered, received, grad)
     return nu, _kkt_nb(nu, grad), it
+
+
+# --------------------------------------------------------------------------- batch arbitrage
+
+@njit(cache=True)
+def _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q_total, fill):
+    """Clearing price with ``n_arb`` equal arbitrage orders (no limit) of ``q_total`` in all."""
+    n = n_users + n_arb
+    for i in range(n_users, n):
+        side[i] = d
+        amount[i] = q_total / n_arb
+        min_out[i] = 0.0
+    return clear_batch_nb(x, y, fee, fm, side[:n], amount[:n], min_out[:n], fill)
+
+
+@njit(cache=True)
+def _unit_gain(d, p, P):
+    """Profit per unit tendered at clearing price ``p`` and external price ``P`` (y per x), in y."""
+    return P / p - 1.0 if d == 1 else p - P
+
+
+@njit(cache=True)
+def batch_arb_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, P, fill):
+    """Symmetric Cournot equilibrium of ``n_arb`` arbitrageurs trading through one batch.
+
+    Each arbitrageur tenders ``q`` (y if buying x, ``d = 1``; x if selling it,
+    ``d = 0``) with no limit, knowing the batch's other orders, and all get the
+    uniform clearing price ``p(Q)`` of the total ``Q``. Arbitrageur ``i``
+    earns ``q_i (P/p(Q) - 1)`` (buying) or ``q_i (p(Q) - P)`` (selling), in y,
+    at external price ``P``. The symmetric equilibrium solves the first-order
+    condition
+
+    .. math:: g(p) - \\frac{Q}{N}\\, g'(p)\\, p'(Q) = 0,
+
+    with ``g`` the gain per unit; as ``N`` grows it tends to the price-taking
+    ``p(Q) = P`` (Canidio and Fritsch 2023, sec. 4; the Cournot limit). Found
+    by bisection between ``Q = 0`` and the price-taking quantity; ``p'`` by a
+    central difference.
+
+    Parameters
+    ----------
+    side, amount, min_out : arrays of length >= n_users + n_arb
+        The users' orders first; the rest is scratch for the arbitrage orders.
+    fill : float64[:]
+        Scratch, then the fills of the last clearing (at the equilibrium).
+
+    Returns
+    -------
+    d : int
+        Side of the arbitrage orders, -1 if no trade pays.
+    q_total : float
+        Total tendered by the arbitrageurs (token units of side ``d``).
+    """
+    if n_arb <= 0:
+        return -1, 0.0
+    p0 = clear_batch_nb(x, y, fee, fm, side[:n_users], amount[:n_users], min_out[:n_users],
+                        fill)
+    if not p0 > 0.0:
+        p0 = y / x
+    d = 1 if P > p0 else 0
+    scale = y if d == 1 else x
+    eps = 1e-9 * scale
+    if _unit_gain(d, _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d,
+                                     eps, fill), P) <= 0.0:
+        return -1, 0.0
+    # the price-taking quantity: the arbitrage alone brings the batch price to P
+    hi = 1e-6 * scale
+    for _ in range(200):
+        if _unit_gain(d, _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb,
+                                         d, hi, fill), P) <= 0.0:
+            break
+        hi *= 2.0
+    lo = 0.0
+    for _ in range(80):
+        q = 0.5 * (lo + hi)
+        h = max(1e-7 * q, eps)
+        p = _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q, fill)
+        pp = _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q + h,
+                             fill)
+        pm = _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d,
+                             max(q - h, 0.0), fill)
+        dp = (pp - pm) / (q + h - max(q - h, 0.0))
+        if d == 1:
+            foc = P / p - 1.0 - (q / n_arb) * P * dp / (p * p)
+        else:
+            foc = p - P + (q / n_arb) * dp
+        if foc > 0.0:
+            lo = q
+        else:
+            hi = q
+        if hi - lo <= 1e-12 * hi:
+            break
+    q = lo
+    if q <= 0.0:
+        return -1, 0.0
+    _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q, fill)
+    return d, q

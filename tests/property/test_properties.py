@@ -91,18 +91,26 @@ def test_runs_conserve_tokens_balance_the_ledger_and_never_decrease_k(p, policy,
     assert chk["token_imbalance"] < 1e-12 and chk["all_finite"]
     assert chk["mtm_residual"] < 1e-9
     r = res.reserves0.copy()
-    for row in res.raw_fills[res.raw_fills["status"] == 0]:
+    # a batch auction trades each pool once per slot (the net of its fills): k is checked
+    # per batch there, per fill elsewhere
+    batch = ml.policies.get_policy(policy).settlement == "uniform"
+    ex = res.raw_fills[res.raw_fills["status"] == 0]
+    keys = list(zip(ex["slot"], ex["pool"])) if batch else range(len(ex))
+    k0 = None
+    for i, row in enumerate(ex):
         pl, d = row["pool"], row["direction"]
-        k0 = r[pl, 0] * r[pl, 1]
+        if k0 is None or not batch or keys[i] != keys[i - 1]:
+            k0 = r[pl, 0] * r[pl, 1]
         r[pl, d] += row["amount_in"]
         r[pl, 1 - d] -= row["amount_out"]
-        assert r[pl, 0] * r[pl, 1] >= k0 * (1 - 1e-12)
+        if not batch or i + 1 == len(ex) or keys[i + 1] != keys[i]:
+            assert r[pl, 0] * r[pl, 1] >= k0 * (1 - 1e-12)
     np.testing.assert_allclose(r, res.reserves, rtol=1e-12)
     # a user transaction executes at most once and no executed one breaks its limit
     users = res.raw_fills[res.raw_fills["sender_kind"] == 0]
     assert len(np.unique(users["tx"])) == len(users) == len(res.flow)
     ex = users[users["status"] == 0]
-    assert (ex["amount_out"] >= ex["min_out"]).all()
+    assert (ex["amount_out"] >= ex["min_out"] * (1 - 1e-12)).all()
 
 
 @given(scenarios, st.sampled_from(POLICIES), st.integers(0, 2**32))

@@ -49,10 +49,14 @@ def test_accounting_checks_catch_corrupted_runs(small):
     res = ml.simulate(small, "priority", 2)
     assert res.checks()["mtm_residual"] < 1e-9
     user = np.flatnonzero((res.raw_fills["sender_kind"] == 0) & (res.raw_fills["status"] == 0))[5]
-    # a fill valued at the wrong price: the ledger still sums to zero per fill (the LP side
-    # mirrors it), but holdings marked to market no longer agree with it
+    # a fill valued at the wrong price: the trader's entry no longer mirrors the LPs' (their
+    # result is its own column), so the slot does not balance
     bad = res.raw_fills.copy()
     bad["value_out"][user] *= 1.01
+    chk = _fresh(res, raw_fills=bad).checks()
+    assert chk["max_slot_imbalance"] > 1e-7 * chk["volume"]
+    # ... and if the LP side is corrupted to match, holdings marked to market disagree
+    bad["lp_value"][user] -= res.raw_fills["value_out"][user] * 0.01
     chk = _fresh(res, raw_fills=bad).checks()
     assert chk["max_slot_imbalance"] < 1e-9 * chk["volume"]
     assert chk["mtm_residual"] > 1e-7
