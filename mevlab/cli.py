@@ -12,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_POLICIES = "fcfs,fcfs-private,priority,commit_reveal,threshold"
+DEFAULT_POLICIES = ("fcfs,fcfs-private,priority,commit_reveal,threshold,batch_auction,"
+                    "batch_auction-fm")
 
 TABLE_COLUMNS = (("mev_total", "MEV", "{:,.0f}"),
                  ("mev_arbitrage", "arb", "{:,.0f}"),

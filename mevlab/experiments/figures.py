@@ -14,6 +14,10 @@ RECIPIENTS = (("to_searchers", "searchers (net)", "#d95f02"),
 STRATEGIES = (("mev_arbitrage", "CEX-DEX arbitrage", "#7570b3"),
               ("mev_backrun", "backrun", "#e7298a"),
               ("mev_sandwich", "sandwich", "#e6ab02"))
+LP_PARTS = (("lp_fees", "fees", "#1b9e77"),
+            ("lp_lvr", "loss to searchers (LVR)", "#d95f02"),
+            ("lp_user_markout", "markout vs users", "#7570b3"),
+            ("lp_sandwich_markout", "markout vs sandwich legs", "#e6ab02"))
 USER_COSTS = (("user_standalone_cost", "price impact + fee alone", "#a6cee3"),
               ("user_mev_loss", "MEV loss (front-run)", "#e31a1c"),
               ("user_other_flow_cost", "other flow in the slot", "#b2df8a"))
@@ -37,32 +41,58 @@ def plot_value_flow(summary, path=None, title=None):
     g = summary.groupby("policy", sort=False)
     mean = g.mean(numeric_only=True)
     n = g.size()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.6), constrained_layout=True)
     panels = ((axes[0], RECIPIENTS, "Extracted MEV by recipient", "mev_total"),
               (axes[1], STRATEGIES, "Extracted MEV by strategy", "mev_total"),
               (axes[2], USER_COSTS, "User execution cost", None))
     x = np.arange(len(mean))
     for ax, parts, ttl, total_col in panels:
-        bottom = np.zeros(len(mean))
+        # positive parts stack up from 0, negative ones down from 0 (a batch can give
+        # users a better price than trading alone)
+        up = np.zeros(len(mean))
+        down = np.zeros(len(mean))
         for col, label, color in parts:
             v = mean[col].to_numpy()
-            ax.bar(x, v, bottom=bottom, label=label, color=color)
-            bottom = bottom + v
+            ax.bar(x, v, bottom=np.where(v >= 0, up, down), label=label, color=color)
+            up = up + np.maximum(v, 0)
+            down = down + np.minimum(v, 0)
+        bottom = up
         if total_col is not None:
             se = g[total_col].std(ddof=1).fillna(0).to_numpy() / np.sqrt(n.to_numpy())
             ax.errorbar(x, mean[total_col], yerr=se, fmt="none", ecolor="k", capsize=3)
+        else:
+            ax.plot(x, up + down, "D", color="k", ms=4, label="net")
         ax.axhline(0, color="k", lw=0.6)
-        ax.set_xticks(x, mean.index, rotation=15)
+        ax.set_xticks(x, mean.index, rotation=30, ha="right")
         ax.set_title(ttl)
         ax.set_ylabel("numeraire (USD) per run")
         top = max(float(np.max(bottom)), 1e-12)
         ax.set_ylim(top=1.45 * top)  # headroom so the legend does not cover the bars
         ax.legend(fontsize=8, loc="upper left")
+    _lp_panel(axes[3], g, mean, n)
     fig.suptitle(title or f"Where the value went — {summary['scenario'].iloc[0]}, "
                  f"{int(n.iloc[0])} seed(s) per policy")
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def _lp_panel(ax, g, mean, n):
+    """LPs per policy: fees, loss to searchers (negative) and markouts, and the net."""
+    x = np.arange(len(mean))
+    w = 0.8 / len(LP_PARTS)
+    for i, (col, label, color) in enumerate(LP_PARTS):
+        v = mean[col].to_numpy() * (-1.0 if col == "lp_lvr" else 1.0)
+        ax.bar(x - 0.4 + (i + 0.5) * w, v, width=w, color=color, label=label)
+    se = g["lp_net"].std(ddof=1).fillna(0).to_numpy() / np.sqrt(n.to_numpy())
+    ax.errorbar(x, mean["lp_net"], yerr=se, fmt="D", color="k", ms=4, capsize=3, label="net")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(x, mean.index, rotation=30, ha="right")
+    ax.set_title("Liquidity providers")
+    ax.set_ylabel("numeraire (USD) per run")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.45 * (hi - lo))   # headroom for the legend
+    ax.legend(fontsize=8, loc="upper left")
 
 
 SEALED_LINES = (("mev_sandwich", "sandwich MEV (gross)", "#e6ab02", "-"),

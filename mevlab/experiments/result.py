@@ -192,6 +192,9 @@ class Result:
                                       .get("never_decrypted_tx", 0)),
             "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,
             "lp_sandwich_markout": sw_markout, "lp_net": lp_fees - lvr + markout + sw_markout,
+            # Milionis et al.'s loss versus rebalancing of the pool as a whole: its trading
+            # result against everyone, fees excluded (lp_lvr is the part against searchers)
+            "lp_vs_rebalancing": lvr - markout - sw_markout,
             "sequencer_revenue": float(f["gas"].sum() + f["fee_paid"].sum()),
             "gini_user_mev_loss": gini(np.maximum(mev_loss, 0.0)),
             "gini_victims_mev_loss": gini(victims),

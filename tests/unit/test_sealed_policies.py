@@ -223,3 +223,4 @@ def test_reveal_decision_values_match_an_independent_twin():
         got = spec_gross_nb(flow, np.arange(n), nb, x, y, *pre, p, fee, a0, a1)
         want = _py_spec_gross(list(zip(d, a, tol, inf, mo)), nb, x, y, pre, p, fee, a0, a1)
         assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
