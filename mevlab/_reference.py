@@ -747,3 +747,111 @@ def run(world, policy_id, params):
 
     return (_to_records(fills, fill_dt), _to_records(extractions, extraction_dt),
             np.array(reserves, float).reshape(-1, 2))
+
+
+# --------------------------------------------------------------------------- batch clearing
+
+def amm_intake(p, x, y, fee, fm):
+    """Twin of ``amm_intake_nb``: net x the pool takes in at average price ``p``."""
+    if fm:
+        return 0.5 * (y / p - x)
+    g = 1.0 - fee
+    if p < g * y / x:
+        return y / p - x / g
+    if p > y / (g * x):
+        return y / (g * p) - x
+    return 0.0
+
+
+def _solve(xs, yb, x, y, fee, fm):
+    if fm:
+        return (2.0 * yb + y) / (2.0 * xs + x)
+    g = 1.0 - fee
+    if xs - yb / (g * y / x) >= 0.0:
+        return g * (y + yb) / (g * xs + x)
+    if xs - yb / (y / (g * x)) <= 0.0:
+        return (yb + y / g) / (xs + x)
+    return yb / xs
+
+
+def _root_in(xs, yb, x, y, fee, fm, left, right):
+    if xs == 0.0 and yb == 0.0:
+        lo, hi = (y / x, y / x) if fm else ((1.0 - fee) * y / x, y / ((1.0 - fee) * x))
+        a, b = max(lo, left), min(hi, right)
+        if a > b or (a == left and a == b) or (b == right and a == b):
+            return -1.0
+        mid = min(max(y / x, a), b)
+        if mid == left:
+            mid = b if b < right else 0.5 * (a + b)
+        return mid
+    p = _solve(xs, yb, x, y, fee, fm)
+    return p if left < p < right else -1.0
+
+
+def clear_batch(x, y, fee, fm, side, amount, min_out):
+    """Twin of ``clear_batch_nb``: ``(price, fills)`` of one pool's batch of limit orders.
+
+    Written as a plain sweep over the limits in increasing order, with the same
+    arithmetic in the same order as the kernel.
+    """
+    n = len(side)
+    fill = [0.0] * n
+    if n == 0:
+        return math.nan, fill
+    lim = [(min_out[i] / amount[i] if min_out[i] > 0 else 0.0) if side[i] == 0
+           else (amount[i] / min_out[i] if min_out[i] > 0 else math.inf) for i in range(n)]
+    # (limit, amount) order: equal keys are interchangeable, so sums do not depend on input order
+    sellers = sorted((i for i in range(n) if side[i] == 0), key=lambda i: (lim[i], amount[i]))
+    buyers = sorted((i for i in range(n) if side[i] == 1), key=lambda i: (lim[i], amount[i]))
+    xs, i_s = 0.0, 0
+    while i_s < len(sellers) and lim[sellers[i_s]] <= 0.0:
+        xs += amount[sellers[i_s]]
+        i_s += 1
+    yb = 0.0
+    for i in buyers:
+        yb += amount[i]
+    i_b, left = 0, 0.0
+    while True:
+        nxt = math.inf
+        if i_s < len(sellers):
+            nxt = lim[sellers[i_s]]
+        if i_b < len(buyers) and lim[buyers[i_b]] < nxt:
+            nxt = lim[buyers[i_b]]
+        p = _root_in(xs, yb, x, y, fee, fm, left, nxt)
+        if p > 0.0 or nxt == math.inf:
+            break
+        s_b, j = 0.0, i_s
+        while j < len(sellers) and lim[sellers[j]] == nxt:
+            s_b += amount[sellers[j]]
+            j += 1
+        b_b, m = 0.0, i_b
+        while m < len(buyers) and lim[buyers[m]] == nxt:
+            b_b += amount[buyers[m]]
+            m += 1
+        z_min = xs - yb / nxt - amm_intake(nxt, x, y, fee, fm)
+        z_max = (xs + s_b) - (yb - b_b) / nxt - amm_intake(nxt, x, y, fee, fm)
+        if z_min <= 0.0 <= z_max:
+            p, need = nxt, -z_min
+            theta_s = 0.0
+            if s_b > 0.0:
+                theta_s = min(1.0, need / s_b)
+                need -= theta_s * s_b
+            theta_b = 1.0
+            if b_b > 0.0:
+                theta_b = max(0.0, 1.0 - need * nxt / b_b)
+            for q in range(i_s, j):
+                fill[sellers[q]] = theta_s
+            for q in range(i_b, m):
+                fill[buyers[q]] = theta_b
+            i_b = m
+            break
+        xs += s_b
+        yb -= b_b
+        i_s, i_b, left = j, m, nxt
+    for i in sellers:
+        if lim[i] < p:
+            fill[i] = 1.0
+    for i in buyers[i_b:]:
+        if lim[i] > p:
+            fill[i] = 1.0
+    return p, fill

@@ -78,7 +78,8 @@ def plot_value_flow(summary, path=None, title=None):
 
 
 def _lp_panel(ax, g, mean, n):
-    """LPs per policy: fees, loss to searchers (negative) and markouts, and the net."""
+    """LPs per policy: fees, loss to searchers (negative) and markouts, the net, and the
+    pool's loss versus rebalancing against everyone it traded with (fees excluded)."""
     x = np.arange(len(mean))
     w = 0.8 / len(LP_PARTS)
     for i, (col, label, color) in enumerate(LP_PARTS):
@@ -86,6 +87,8 @@ def _lp_panel(ax, g, mean, n):
         ax.bar(x - 0.4 + (i + 0.5) * w, v, width=w, color=color, label=label)
     se = g["lp_net"].std(ddof=1).fillna(0).to_numpy() / np.sqrt(n.to_numpy())
     ax.errorbar(x, mean["lp_net"], yerr=se, fmt="D", color="k", ms=4, capsize=3, label="net")
+    ax.plot(x, mean["lp_vs_rebalancing"], "X", color="#e31a1c", ms=7,
+            label="loss vs rebalancing (pool as a whole)")
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xticks(x, mean.index, rotation=30, ha="right")
     ax.set_title("Liquidity providers")

@@ -230,3 +230,23 @@ def test_engine_matches_twin(scenario, worlds, case, seed):
         assert np.any(fills["strategy"] == ref.ST_BACKRUN)
     if case == "threshold-collusion-downtime":
         assert not world.slots.live.all()
+
+
+def test_clear_batch_matches_twin():
+    from mevlab.amm.nb import clear_batch_nb
+    rng = np.random.default_rng(77)
+    for _ in range(500):
+        n = int(rng.integers(0, 40))
+        side = rng.integers(0, 2, n).astype(np.int64)
+        amount = np.where(side == 0, rng.lognormal(0, 1.5, n), rng.lognormal(8, 1.5, n))
+        quote = np.where(side == 0, amount * 3000, amount / 3000)
+        min_out = quote * (1 - rng.choice([-0.01, 0.0, 0.002, 0.02], n))
+        min_out[rng.uniform(size=n) < 0.1] = 0.0
+        fee, fm = float(rng.choice([0.0, 0.003])), bool(rng.uniform() < 0.4)
+        y = 3e6 * rng.uniform(0.97, 1.03)
+        fill = np.zeros(n)
+        p = clear_batch_nb(1000.0, y, fee, fm, side, amount, min_out, fill)
+        p_ref, fill_ref = ref.clear_batch(1000.0, y, fee, fm, side.tolist(), amount.tolist(),
+                                          min_out.tolist())
+        assert (np.isnan(p) and np.isnan(p_ref)) or p == p_ref
+        assert fill.tolist() == fill_ref
