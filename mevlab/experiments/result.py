@@ -180,7 +180,9 @@ class Result:
             "user_mev_loss": float(mev_loss.sum()),
             "user_other_flow_cost": float((actual - standalone - mev_loss).sum()),
             "user_gas_and_fees": float(users["gas"].sum() + users["fee_paid"].sum()),
-            "revert_rate": float((users["status"] == "reverted").mean()) if len(users) else np.nan,
+            # not executed: reverted, or left unfilled by a batch
+            "revert_rate": float(users["status"].isin(["reverted", "dropped"]).mean())
+            if len(users) else np.nan,
             "delay_mean": float(users["inclusion_delay"].mean()),
             "delay_p50": float(users["inclusion_delay"].quantile(0.5)),
             "delay_p95": float(users["inclusion_delay"].quantile(0.95)),
