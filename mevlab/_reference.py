@@ -8,7 +8,8 @@ baseline to compare against. Nothing in the package calls these at run time.
 Twins: :func:`amount_out` (``amm.nb.amount_out_nb``); :func:`optimal_arb`,
 :func:`max_frontrun`, :func:`sandwich`, :func:`best_frontrun` (``searcher.nb``);
 :func:`order_fcfs`, :func:`order_priority` (``policies.nb``); :func:`uniform`,
-:func:`contest`, :func:`spec_gross`, :func:`run` (``engine.nb``).
+:func:`contest`, :func:`spec_gross`, :func:`run`, :func:`settle_batch` (``engine.nb``);
+:func:`clear_batch` (``amm.nb``), :func:`batch_arb` (``searcher.nb``).
 """
 from __future__ import annotations
 
@@ -451,6 +452,8 @@ def run(world, policy_id, params):
     next_backrun = params[2] != 0.0
     spec = int(params[3])
     bond = params[4]
+    batch = params[5] != 0.0
+    fm = params[6] != 0.0
     n_tx = len(flow.t_seq)
     reserves = np.asarray(world.reserves0, float).tolist()
     n_pools = len(reserves)
@@ -475,6 +478,12 @@ def run(world, policy_id, params):
         pos = 0
         for pl in clock_pools:
             pre[pl] = list(reserves[pl])
+
+        if batch:       # one uniform price per pool: no order, no top-of-slot race
+            for pl in clock_pools:
+                pos = settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm,
+                                   fills, extractions, pos)
+            continue
 
         # 0. back-runs of the previous slot's revealed trades, at that slot's price
         if next_backrun:
@@ -855,3 +864,148 @@ def clear_batch(x, y, fee, fm, side, amount, min_out):
         if lim[i] > p:
             fill[i] = 1.0
     return p, fill
+
+
+def _batch_price(x, y, fee, fm, users, n_arb, d, q_total):
+    side, amount, min_out = users
+    p, fill = clear_batch(x, y, fee, fm, side + [d] * n_arb,
+                          amount + [q_total / n_arb] * n_arb, min_out + [0.0] * n_arb)
+    return p, fill
+
+
+def batch_arb(x, y, fee, fm, users, n_arb, P):
+    """Twin of ``searcher.nb.batch_arb_nb``: Cournot side and total of ``n_arb`` arbitrageurs."""
+    if n_arb <= 0:
+        return -1, 0.0
+    p0, _ = clear_batch(x, y, fee, fm, *users)
+    if not p0 > 0.0:
+        p0 = y / x
+    d = 1 if P > p0 else 0
+    gain = (lambda p: P / p - 1.0) if d == 1 else (lambda p: p - P)
+    scale = y if d == 1 else x
+    eps = 1e-9 * scale
+    if gain(_batch_price(x, y, fee, fm, users, n_arb, d, eps)[0]) <= 0.0:
+        return -1, 0.0
+    hi = 1e-6 * scale
+    for _ in range(200):
+        if gain(_batch_price(x, y, fee, fm, users, n_arb, d, hi)[0]) <= 0.0:
+            break
+        hi *= 2.0
+    lo = 0.0
+    for _ in range(80):
+        q = 0.5 * (lo + hi)
+        h = max(1e-7 * q, eps)
+        p = _batch_price(x, y, fee, fm, users, n_arb, d, q)[0]
+        pp = _batch_price(x, y, fee, fm, users, n_arb, d, q + h)[0]
+        pm = _batch_price(x, y, fee, fm, users, n_arb, d, max(q - h, 0.0))[0]
+        dp = (pp - pm) / (q + h - max(q - h, 0.0))
+        if d == 1:
+            foc = P / p - 1.0 - (q / n_arb) * P * dp / (p * p)
+        else:
+            foc = p - P + (q / n_arb) * dp
+        if foc > 0.0:
+            lo = q
+        else:
+            hi = q
+        if hi - lo <= 1e-12 * hi:
+            break
+    return (d, lo) if lo > 0.0 else (-1, 0.0)
+
+
+def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, fills,
+                 extractions, pos):
+    """Twin of ``engine.nb._settle_batch_nb``: one pool's batch in slot ``s``; returns ``pos``."""
+    lo, hi = slots.ptr[s], slots.ptr[s + 1]
+    t_close = slots.t_close[s]
+    window = t_close - slots.t_open[s]
+    px = slots.price[s][pools.tok[pl][0]]
+    py = slots.price[s][pools.tok[pl][1]]
+    P = px / py
+    fee, gas, rollup = pools.fee[pl], pools.gas[pl], pools.rollup[pl]
+    x, y = reserves[pl]
+    users, terms = ([], [], []), []
+    for j in range(lo, hi):
+        if flow.pool[j] != pl:
+            continue
+        d, a, limit, q0 = _user_terms(flow, j, x, y, pre[pl][0], pre[pl][1], P, fee)
+        users[0].append(d)
+        users[1].append(a)
+        users[2].append(limit)
+        terms.append((j, q0))
+    opp = 3 * len(flow.t_seq) + s * len(reserves) + pl
+    arbs = [i for i in range(len(searchers.latency)) if searchers.enabled[i][COL_ARB]
+            and searchers.latency[i] - searchers.jitter[i] * math.log(uniform(key, opp, i))
+            < window]
+    d_arb, q_arb = -1, 0.0
+    while arbs:
+        d_arb, q_arb = batch_arb(x, y, fee, fm, users, len(arbs), P)
+        if d_arb < 0:
+            break
+        p, _ = _batch_price(x, y, fee, fm, users, len(arbs), d_arb, q_arb)
+        gain = q_arb / len(arbs) * (P / p - 1.0 if d_arb == 1 else p - P) * py
+        worst = 0
+        for m in range(1, len(arbs)):
+            if searchers.cost[arbs[m]] > searchers.cost[arbs[worst]]:
+                worst = m
+        if gain - gas - searchers.cost[arbs[worst]] > 0.0:
+            break
+        arbs.pop(worst)
+        d_arb = -1
+    if d_arb < 0:
+        arbs = []
+    n_u = len(users[0])
+    if n_u + len(arbs) == 0:
+        return pos
+    if arbs:
+        p, fill = _batch_price(x, y, fee, fm, users, len(arbs), d_arb, q_arb)
+    else:
+        p, fill = clear_batch(x, y, fee, fm, *users)
+    sides = users[0] + [d_arb] * len(arbs)
+    amounts = users[1] + [q_arb / len(arbs)] * len(arbs) if arbs else users[1]
+    dx = dy = 0.0
+    side_in = [0.0, 0.0]
+    rows = []
+    for m in range(n_u + len(arbs)):
+        a_in = fill[m] * amounts[m]
+        out = a_in * p if sides[m] == 0 else a_in / p
+        if sides[m] == 0:
+            dx += a_in
+            dy -= out
+        else:
+            dy += a_in
+            dx -= out
+        side_in[sides[m]] += a_in
+        if m < n_u:
+            j, q0 = terms[m]
+            status = EXECUTED if fill[m] > 0.0 else DROPPED
+            row = _user_fill(flow, j, s, rollup, pl, pos, status, sides[m], a_in, out, px, py,
+                             fee, gas if status == EXECUTED else 0.0, users[2][m] * fill[m],
+                             q0, out, t_close)
+            if status != EXECUTED:
+                row["fee_paid"] = 0.0
+                row["amount_in"] = amounts[m]
+        else:
+            w = arbs[m - n_u]
+            row = _fill(s, rollup, pl, pos, SEARCHER, ST_ARB, EXECUTED, sides[m], w, -1, a_in,
+                        out, px, py, fee, gas, 0.0, t_close)
+            extractions.append(_extraction(s, rollup, pl, w, ST_ARB, len(arbs), -1, -1,
+                                           _value(out, sides[m] == 1, px, py)
+                                           - _value(a_in, sides[m] == 0, px, py), gas, 0.0))
+        row["lp_fee_value"] = 0.0
+        row["lp_value"] = 0.0
+        rows.append(row)
+        pos += 1
+    d_net = 0 if dx > 0.0 else 1
+    net_in = dx if d_net == 0 else dy
+    if net_in > 0.0 and side_in[d_net] > 0.0:
+        fee_value = 0.0 if fm else fee * net_in * (px if d_net == 0 else py)
+        pool_value = dx * px + dy * py - fee_value
+        for row in rows:
+            if row["direction"] == d_net and row["status"] == EXECUTED:
+                share = row["amount_in"] / side_in[d_net]
+                row["lp_fee_value"] = fee_value * share
+                row["lp_value"] = pool_value * share
+    fills.extend(rows)
+    reserves[pl][0] += dx
+    reserves[pl][1] += dy
+    return pos

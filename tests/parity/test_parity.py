@@ -198,6 +198,8 @@ ENGINE_CASES = {
     "threshold-leak-fee": ("threshold", {"threshold": {"metadata": "pool_direction",
                                                        "order_by": "fee"},
                                          "users": {"size_median": 30000.0}}),
+    "batch_auction": ("batch_auction", {}),
+    "batch_auction-fm": ("batch_auction-fm", {}),
 }
 
 
@@ -230,6 +232,8 @@ def test_engine_matches_twin(scenario, worlds, case, seed):
         assert np.any(fills["strategy"] == ref.ST_BACKRUN)
     if case == "threshold-collusion-downtime":
         assert not world.slots.live.all()
+    if case.startswith("batch"):
+        assert np.any(fills["strategy"] == ref.ST_ARB) and not np.any(fills["strategy"] == ref.ST_FRONT)
 
 
 def test_clear_batch_matches_twin():
