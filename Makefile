@@ -19,6 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mevlab compare --preset superchain --seeds 4 --out $(OUT)
 	$(BIN)/mevlab sealed --preset superchain --seeds 2 --out $(OUT)
+	$(BIN)/mevlab batch --preset superchain --seeds 2 --out $(OUT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -19,6 +19,7 @@ import numpy as np
 
 from .dtypes import extraction_dt, fill_dt
 from .policies.nb import N_PARAMS  # layout of the parameter vector (an int, no kernel)
+from .searcher.nb import PLATEAU_SEARCH_MAX
 
 USER = 0
 SEARCHER = 1
@@ -786,48 +787,46 @@ def _solve(xs, yb, x, y, fee, fm):
 def _root_in(xs, yb, x, y, fee, fm, left, right):
     if xs == 0.0 and yb == 0.0:
         lo, hi = (y / x, y / x) if fm else ((1.0 - fee) * y / x, y / ((1.0 - fee) * x))
-        a, b = max(lo, left), min(hi, right)
-        if a > b or (a == left and a == b) or (b == right and a == b):
-            return -1.0
-        mid = min(max(y / x, a), b)
-        if mid == left:
-            mid = b if b < right else 0.5 * (a + b)
-        return mid
-    p = _solve(xs, yb, x, y, fee, fm)
-    return p if left < p < right else -1.0
+        return min(max(y / x, max(lo, left)), min(hi, right))
+    return min(max(_solve(xs, yb, x, y, fee, fm), left), right)
 
 
-def clear_batch(x, y, fee, fm, side, amount, min_out):
-    """Twin of ``clear_batch_nb``: ``(price, fills)`` of one pool's batch of limit orders.
-
-    Written as a plain sweep over the limits in increasing order, with the same
-    arithmetic in the same order as the kernel.
-    """
+def batch_sort(side, amount, min_out):
+    """Twin of ``batch_sort_nb``: ``(lim, sellers, buyers)`` in (limit, amount) order."""
     n = len(side)
-    fill = [0.0] * n
-    if n == 0:
-        return math.nan, fill
     lim = [(min_out[i] / amount[i] if min_out[i] > 0 else 0.0) if side[i] == 0
            else (amount[i] / min_out[i] if min_out[i] > 0 else math.inf) for i in range(n)]
     # (limit, amount) order: equal keys are interchangeable, so sums do not depend on input order
     sellers = sorted((i for i in range(n) if side[i] == 0), key=lambda i: (lim[i], amount[i]))
     buyers = sorted((i for i in range(n) if side[i] == 1), key=lambda i: (lim[i], amount[i]))
-    xs, i_s = 0.0, 0
+    return lim, sellers, buyers
+
+
+def batch_sweep(x, y, fee, fm, amount, lim, sellers, buyers, xs_extra, yb_extra, fill):
+    """Twin of ``batch_sweep_nb``: the clearing price; the orders' fills written to ``fill``."""
+    for i in sellers + buyers:
+        fill[i] = 0.0
+    if not sellers and not buyers and xs_extra == 0.0 and yb_extra == 0.0:
+        return math.nan
+    excess = lambda p, xs_, yb_: xs_ - yb_ / p - amm_intake(p, x, y, fee, fm)
+    xs, i_s = xs_extra, 0
     while i_s < len(sellers) and lim[sellers[i_s]] <= 0.0:
         xs += amount[sellers[i_s]]
         i_s += 1
-    yb = 0.0
+    yb = yb_extra
     for i in buyers:
         yb += amount[i]
     i_b, left = 0, 0.0
+    theta_s = theta_b = 1.0
     while True:
         nxt = math.inf
         if i_s < len(sellers):
             nxt = lim[sellers[i_s]]
         if i_b < len(buyers) and lim[buyers[i_b]] < nxt:
             nxt = lim[buyers[i_b]]
-        p = _root_in(xs, yb, x, y, fee, fm, left, nxt)
-        if p > 0.0 or nxt == math.inf:
+        if nxt == math.inf or excess(nxt, xs, yb) > 0.0:
+            p = _root_in(xs, yb, x, y, fee, fm, left, nxt)
+            j, m = i_s, i_b
             break
         s_b, j = 0.0, i_s
         while j < len(sellers) and lim[sellers[j]] == nxt:
@@ -837,79 +836,155 @@ def clear_batch(x, y, fee, fm, side, amount, min_out):
         while m < len(buyers) and lim[buyers[m]] == nxt:
             b_b += amount[buyers[m]]
             m += 1
-        z_min = xs - yb / nxt - amm_intake(nxt, x, y, fee, fm)
-        z_max = (xs + s_b) - (yb - b_b) / nxt - amm_intake(nxt, x, y, fee, fm)
-        if z_min <= 0.0 <= z_max:
-            p, need = nxt, -z_min
+        if excess(nxt, xs + s_b, yb - b_b) >= 0.0:
+            p = nxt
+            need = max(-excess(nxt, xs, yb), 0.0)
             theta_s = 0.0
             if s_b > 0.0:
                 theta_s = min(1.0, need / s_b)
-                need -= theta_s * s_b
+                need = max(need - theta_s * s_b, 0.0)
             theta_b = 1.0
             if b_b > 0.0:
-                theta_b = max(0.0, 1.0 - need * nxt / b_b)
-            for q in range(i_s, j):
-                fill[sellers[q]] = theta_s
-            for q in range(i_b, m):
-                fill[buyers[q]] = theta_b
-            i_b = m
+                theta_b = min(1.0, max(0.0, 1.0 - need * nxt / b_b))
             break
         xs += s_b
         yb -= b_b
         i_s, i_b, left = j, m, nxt
-    for i in sellers:
-        if lim[i] < p:
-            fill[i] = 1.0
-    for i in buyers[i_b:]:
-        if lim[i] > p:
-            fill[i] = 1.0
-    return p, fill
+    for q, i in enumerate(sellers):
+        fill[i] = 1.0 if q < i_s else (theta_s if q < j else 0.0)
+    for q, i in enumerate(buyers):
+        fill[i] = 0.0 if q < i_b else (theta_b if q < m else 1.0)
+    return p
 
 
-def _batch_price(x, y, fee, fm, users, n_arb, d, q_total):
-    side, amount, min_out = users
-    p, fill = clear_batch(x, y, fee, fm, side + [d] * n_arb,
-                          amount + [q_total / n_arb] * n_arb, min_out + [0.0] * n_arb)
-    return p, fill
+def clear_batch(x, y, fee, fm, side, amount, min_out):
+    """Twin of ``clear_batch_nb``: ``(price, fills)`` of one pool's batch of limit orders."""
+    lim, sellers, buyers = batch_sort(side, amount, min_out)
+    fill = [0.0] * len(side)
+    if not side:
+        return math.nan, fill
+    return batch_sweep(x, y, fee, fm, amount, lim, sellers, buyers, 0.0, 0.0, fill), fill
 
 
-def batch_arb(x, y, fee, fm, users, n_arb, P):
+def _gain(d, p, P):
+    return P / p - 1.0 if d == 1 else p - P
+
+
+def batch_arb(x, y, fee, fm, amount, lim, sellers, buyers, n_arb, P):
     """Twin of ``searcher.nb.batch_arb_nb``: Cournot side and total of ``n_arb`` arbitrageurs."""
+    scratch = [0.0] * len(amount)
+
+    def price(d, q):
+        return batch_sweep(x, y, fee, fm, amount, lim, sellers, buyers, q if d == 0 else 0.0,
+                           q if d == 1 else 0.0, scratch)
+
+    def foc(d, q, eps):
+        h = max(1e-7 * q, eps)
+        p, pp, pm = price(d, q), price(d, q + h), price(d, max(q - h, 0.0))
+        dp = (pp - pm) / (q + h - max(q - h, 0.0))
+        if d == 1:
+            return P / p - 1.0 - (q / n_arb) * P * dp / (p * p)
+        return p - P + (q / n_arb) * dp
+
+    def best_response(d, others, hi):
+        n_grid, best_own, best, k_best = 121, 0.0, 0.0, -1
+        for k in range(n_grid):
+            own = 2.0 * hi * 10.0 ** (-7.0 + 7.0 * k / (n_grid - 1))
+            v = own * _gain(d, price(d, others + own), P)
+            if v > best:
+                best, best_own, k_best = v, own, k
+        if k_best < 0:
+            return 0.0, 0.0
+        lo = 2.0 * hi * 10.0 ** (-7.0 + 7.0 * max(k_best - 1, 0) / (n_grid - 1))
+        up = 2.0 * hi * 10.0 ** (-7.0 + 7.0 * min(k_best + 1, n_grid - 1) / (n_grid - 1))
+        r = 0.5 * (math.sqrt(5.0) - 1.0)
+        for _ in range(40):
+            a, b = up - r * (up - lo), lo + r * (up - lo)
+            va = a * _gain(d, price(d, others + a), P)
+            vb = b * _gain(d, price(d, others + b), P)
+            if va > best:
+                best, best_own = va, a
+            if vb > best:
+                best, best_own = vb, b
+            if va >= vb:
+                up = b
+            else:
+                lo = a
+        if len(sellers) + len(buyers) <= PLATEAU_SEARCH_MAX:
+            edges = [] if fm else [(1.0 - fee) * y / x, y / ((1.0 - fee) * x)]
+            for L in [lim[i] for i in sellers + buyers] + edges:
+                if not (0.0 < L < math.inf) or _gain(d, L, P) <= 0.0:
+                    continue
+                lo, up = 0.0, 2.0 * hi
+                for _ in range(60):
+                    mid = 0.5 * (lo + up)
+                    pm = price(d, others + mid)
+                    if (pm >= L) if d == 0 else (pm <= L):
+                        lo = mid
+                    else:
+                        up = mid
+                if lo > 0.0:
+                    v = lo * _gain(d, price(d, others + lo), P)
+                    if v > best:
+                        best, best_own = v, lo
+        return best_own, best
+
+    def deviation(d, q, hi):
+        others, mine = q * (n_arb - 1) / n_arb, q / n_arb
+        base = mine * _gain(d, price(d, others + mine), P)
+        return max(best_response(d, others, hi)[1] - base, 0.0)
+
     if n_arb <= 0:
         return -1, 0.0
-    p0, _ = clear_batch(x, y, fee, fm, *users)
+    p0 = price(0, 0.0)
     if not p0 > 0.0:
         p0 = y / x
     d = 1 if P > p0 else 0
-    gain = (lambda p: P / p - 1.0) if d == 1 else (lambda p: p - P)
     scale = y if d == 1 else x
     eps = 1e-9 * scale
-    if gain(_batch_price(x, y, fee, fm, users, n_arb, d, eps)[0]) <= 0.0:
+    if _gain(d, price(d, eps), P) <= 0.0:
         return -1, 0.0
     hi = 1e-6 * scale
     for _ in range(200):
-        if gain(_batch_price(x, y, fee, fm, users, n_arb, d, hi)[0]) <= 0.0:
+        if _gain(d, price(d, hi), P) <= 0.0:
             break
         hi *= 2.0
-    lo = 0.0
-    for _ in range(80):
-        q = 0.5 * (lo + hi)
-        h = max(1e-7 * q, eps)
-        p = _batch_price(x, y, fee, fm, users, n_arb, d, q)[0]
-        pp = _batch_price(x, y, fee, fm, users, n_arb, d, q + h)[0]
-        pm = _batch_price(x, y, fee, fm, users, n_arb, d, max(q - h, 0.0))[0]
-        dp = (pp - pm) / (q + h - max(q - h, 0.0))
-        if d == 1:
-            foc = P / p - 1.0 - (q / n_arb) * P * dp / (p * p)
-        else:
-            foc = p - P + (q / n_arb) * dp
-        if foc > 0.0:
-            lo = q
-        else:
-            hi = q
-        if hi - lo <= 1e-12 * hi:
-            break
-    return (d, lo) if lo > 0.0 else (-1, 0.0)
+    smooth = not sellers and not buyers
+    n_grid, best_q, best_dev = 41, 0.0, math.inf
+    prev, prev_f = 0.0, 1.0
+    for k in range(n_grid):
+        q_k = hi * 10.0 ** (-6.0 + 6.0 * k / (n_grid - 1))
+        f = foc(d, q_k, eps)
+        if prev_f > 0.0 and f <= 0.0:
+            lo, up = prev, q_k
+            for _ in range(60):
+                mid = 0.5 * (lo + up)
+                if foc(d, mid, eps) > 0.0:
+                    lo = mid
+                else:
+                    up = mid
+                if up - lo <= 1e-12 * up:
+                    break
+            if lo > 0.0:
+                if smooth:
+                    best_q, best_dev = lo, 0.0
+                    break
+                dev = deviation(d, lo, hi)
+                if dev < best_dev:
+                    best_dev, best_q = dev, lo
+        prev, prev_f = q_k, f
+    if not smooth and best_dev > 0.0:
+        q = best_q if best_q > 0.0 else hi / n_arb
+        for _ in range(1 if n_arb == 1 else 6):
+            own, _ = best_response(d, q * (n_arb - 1) / n_arb, hi)
+            q_new = own if n_arb == 1 else 0.5 * (q + own * n_arb)
+            done = abs(q_new - q) <= 1e-9 * max(q, eps)
+            q = q_new
+            if done:
+                break
+        if q > 0.0 and deviation(d, q, hi) < best_dev:
+            best_q = q
+    return (d, best_q) if best_q > 0.0 else (-1, 0.0)
 
 
 def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, fills,
@@ -936,12 +1011,19 @@ def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, f
     arbs = [i for i in range(len(searchers.latency)) if searchers.enabled[i][COL_ARB]
             and searchers.latency[i] - searchers.jitter[i] * math.log(uniform(key, opp, i))
             < window]
+    lim, sellers, buyers = batch_sort(*users)
+    fill = [0.0] * len(users[0])
+
+    def price(d, q):
+        return batch_sweep(x, y, fee, fm, users[1], lim, sellers, buyers, q if d == 0 else 0.0,
+                           q if d == 1 else 0.0, fill)
+
     d_arb, q_arb = -1, 0.0
     while arbs:
-        d_arb, q_arb = batch_arb(x, y, fee, fm, users, len(arbs), P)
+        d_arb, q_arb = batch_arb(x, y, fee, fm, users[1], lim, sellers, buyers, len(arbs), P)
         if d_arb < 0:
             break
-        p, _ = _batch_price(x, y, fee, fm, users, len(arbs), d_arb, q_arb)
+        p = price(d_arb, q_arb)
         gain = q_arb / len(arbs) * (P / p - 1.0 if d_arb == 1 else p - P) * py
         worst = 0
         for m in range(1, len(arbs)):
@@ -952,14 +1034,12 @@ def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, f
         arbs.pop(worst)
         d_arb = -1
     if d_arb < 0:
-        arbs = []
+        arbs, q_arb = [], 0.0
     n_u = len(users[0])
     if n_u + len(arbs) == 0:
         return pos
-    if arbs:
-        p, fill = _batch_price(x, y, fee, fm, users, len(arbs), d_arb, q_arb)
-    else:
-        p, fill = clear_batch(x, y, fee, fm, *users)
+    p = price(d_arb, q_arb)
+    fill = fill + [1.0] * len(arbs)     # the arbitrage orders carry no limit
     sides = users[0] + [d_arb] * len(arbs)
     amounts = users[1] + [q_arb / len(arbs)] * len(arbs) if arbs else users[1]
     dx = dy = 0.0
@@ -977,6 +1057,8 @@ def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, f
         side_in[sides[m]] += a_in
         if m < n_u:
             j, q0 = terms[m]
+            if fill[m] != 1.0:     # the stand-alone output of the part filled
+                q0 = amount_out(a_in, pre[pl][sides[m]], pre[pl][1 - sides[m]], fee)
             status = EXECUTED if fill[m] > 0.0 else DROPPED
             row = _user_fill(flow, j, s, rollup, pl, pos, status, sides[m], a_in, out, px, py,
                              fee, gas if status == EXECUTED else 0.0, users[2][m] * fill[m],

@@ -1,4 +1,4 @@
-"""Command line: ``mevlab compare``, ``mevlab sealed`` and ``mevlab presets``."""
+"""Command line: ``mevlab compare``, ``mevlab sealed``, ``mevlab batch`` and ``mevlab presets``."""
 from __future__ import annotations
 
 import argparse
@@ -61,6 +61,16 @@ def _parser():
     k.add_argument("--seeds", type=int, default=2, help="number of seeds, 0..N-1 (default 2)")
     k.add_argument("--out", type=Path, required=True, help="output directory")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
+    b = sub.add_parser("batch", help="batch auctions, constant product against FM-AMM, as the "
+                                     "number of competing arbitrageurs grows")
+    src = b.add_mutually_exclusive_group()
+    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
+    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+    b.add_argument("--arbitrageurs", default="1,2,3,5,10,20",
+                   help="comma-separated numbers of competing arbitrageurs")
+    b.add_argument("--seeds", type=int, default=2, help="number of seeds, 0..N-1 (default 2)")
+    b.add_argument("--out", type=Path, required=True, help="output directory")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("presets", help="list the bundled scenarios")
     return p
 
@@ -189,6 +199,49 @@ def _sealed(args) -> int:
     return 0
 
 
+def _batch(args) -> int:
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+    from mevlab.experiments.figures import plot_batch_competition
+    from mevlab.experiments.simulate import batch_competition
+
+    problems = []
+    if args.seeds < 1 or args.seeds > 1000:
+        problems.append(("--seeds", f"got {args.seeds}; expected an integer in [1, 1000]"))
+    try:
+        counts = [int(v) for v in args.arbitrageurs.split(",") if v.strip()]
+        if not counts or not all(1 <= v <= 1000 for v in counts):
+            raise ValueError
+    except ValueError:
+        problems.append(("--arbitrageurs", f"got {args.arbitrageurs!r}; expected comma-separated "
+                                           "integers in [1, 1000]"))
+        counts = []
+    scn = _scenario_and_out(args, problems)
+    if problems:
+        raise ConfigError(problems)
+    t0 = time.perf_counter()
+    df = batch_competition(scn, counts, seeds=range(args.seeds), progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    cols = ["mev_arbitrage", "lp_lvr", "lp_vs_rebalancing", "lp_fees", "lp_net", "user_cost"]
+    mean = df.groupby(["policy", "n_arbitrageurs"], sort=False)[cols].mean()
+    print(f"\n{scn.name}: batch auctions against competing arbitrageurs, mean over "
+          f"{args.seeds} seed(s); numeraire (USD)\n")
+    print(mean.to_string(float_format=lambda v: f"{v:,.1f}"))
+    meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
+            "arbitrageurs": counts, "versions": ml.experiments.versions(),
+            "elapsed_s": round(elapsed, 3)}
+
+    def write(tmp):
+        _write_parquet(df, tmp / "batch_competition.parquet", meta)
+        df.to_csv(tmp / "batch_competition.csv", index=False)
+        plot_batch_competition(df, tmp / "batch_competition.png")
+
+    _publish(args.out, write)
+    print(f"\nwrote batch_competition.parquet, batch_competition.csv, batch_competition.png to "
+          f"{args.out}/ ({elapsed:.1f} s)")
+    return 0
+
+
 def _scenario_and_out(args, problems):
     """The scenario of ``--preset``/``--scenario`` (None if invalid); problems are appended."""
     import mevlab as ml
@@ -234,6 +287,8 @@ def main(argv=None) -> int:
     try:
         if args.cmd == "sealed":
             return _sealed(args)
+        if args.cmd == "batch":
+            return _batch(args)
         if args.cmd == "presets":
             import mevlab as ml
             for name in ml.list_presets():

@@ -89,28 +89,137 @@ def _solve_nb(xs, yb, x, y, fee, fm):
 
 @njit(cache=True)
 def _root_in_nb(xs, yb, x, y, fee, fm, left, right):
-    """A clearing price in the open interval ``(left, right)``, or -1 if none."""
+    """The clearing price in ``[left, right]`` when the active orders are fixed there.
+
+    Called once the sweep knows the root lies in this interval (the excess is
+    negative just right of ``left`` and positive just left of ``right``); the
+    closed form is clamped into it against rounding. With no active order every
+    price the pool would not trade at clears; the one closest to the pool's own
+    price is taken.
+    """
     if xs == 0.0 and yb == 0.0:
-        # nothing trades: every price the pool would not trade at clears; take the
-        # one closest to the pool's own price
         if fm:
             lo = y / x
             hi = lo
         else:
             lo = (1.0 - fee) * y / x
             hi = y / ((1.0 - fee) * x)
-        a = max(lo, left)
-        b = min(hi, right)
-        if a > b or (a == left and a == b) or (b == right and a == b):
-            return -1.0
-        mid = min(max(y / x, a), b)
-        if mid == left:
-            mid = b if b < right else 0.5 * (a + b)
-        return mid
-    p = _solve_nb(xs, yb, x, y, fee, fm)
-    if left < p < right:
-        return p
-    return -1.0
+        return min(max(y / x, max(lo, left)), min(hi, right))
+    return min(max(_solve_nb(xs, yb, x, y, fee, fm), left), right)
+
+
+@njit(cache=True)
+def batch_sort_nb(side, amount, min_out, lim, s_idx, b_idx):
+    """Price limits and the sellers' and buyers' indices in canonical order, once per batch.
+
+    ``lim[i]`` is the least price (y per x) seller ``i`` accepts or the most buyer ``i``
+    pays (0 and inf without a limit). Indices are sorted by (limit, amount), so sums
+    over them, and the price, do not depend on how the batch was listed. Writes into
+    ``lim``, ``s_idx``, ``b_idx``; returns ``(n_sellers, n_buyers)``.
+    """
+    n = side.shape[0]
+    n_s = 0
+    n_b = 0
+    for i in range(n):
+        if side[i] == 0:
+            lim[i] = min_out[i] / amount[i] if min_out[i] > 0.0 else 0.0
+            s_idx[n_s] = i
+            n_s += 1
+        else:
+            lim[i] = amount[i] / min_out[i] if min_out[i] > 0.0 else np.inf
+            b_idx[n_b] = i
+            n_b += 1
+    s = s_idx[:n_s]
+    s = s[np.argsort(amount[s], kind="mergesort")]
+    s_idx[:n_s] = s[np.argsort(lim[s], kind="mergesort")]
+    b = b_idx[:n_b]
+    b = b[np.argsort(amount[b], kind="mergesort")]
+    b_idx[:n_b] = b[np.argsort(lim[b], kind="mergesort")]
+    return n_s, n_b
+
+
+@njit(cache=True)
+def batch_sweep_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, xs_extra, yb_extra, fill):
+    """The clearing price of sorted orders plus unlimited extra x sold and y sold.
+
+    ``s_idx``/``b_idx`` come from :func:`batch_sort_nb`; ``xs_extra`` (x) and
+    ``yb_extra`` (y) are orders without a limit, always filled in full (the
+    arbitrageurs'). The orders' fills go to ``fill``; see :func:`clear_batch_nb`.
+    Returns NaN if there is nothing to clear.
+    """
+    n_s = s_idx.shape[0]
+    n_b = b_idx.shape[0]
+    for q in range(n_s):
+        fill[s_idx[q]] = 0.0
+    for q in range(n_b):
+        fill[b_idx[q]] = 0.0
+    if n_s + n_b == 0 and xs_extra == 0.0 and yb_extra == 0.0:
+        return np.nan
+    # active just right of ``left``: sellers s_idx[:i_s] (limit <= left) and buyers
+    # b_idx[i_b:] (limit > left)
+    xs = xs_extra
+    i_s = 0
+    while i_s < n_s and lim[s_idx[i_s]] <= 0.0:
+        xs += amount[s_idx[i_s]]
+        i_s += 1
+    yb = yb_extra
+    for q in range(n_b):
+        yb += amount[b_idx[q]]
+    i_b = 0
+    left = 0.0
+    theta_s = 1.0
+    theta_b = 1.0
+    j = i_s
+    m = i_b
+    while True:
+        nxt = np.inf
+        if i_s < n_s:
+            nxt = lim[s_idx[i_s]]
+        if i_b < n_b and lim[b_idx[i_b]] < nxt:
+            nxt = lim[b_idx[i_b]]
+        if nxt == np.inf or _excess_nb(nxt, xs, yb, x, y, fee, fm) > 0.0:
+            # the excess turns positive inside (left, nxt): no order is marginal
+            p = _root_in_nb(xs, yb, x, y, fee, fm, left, nxt)
+            j = i_s
+            m = i_b
+            break
+        # at nxt itself the orders with exactly that limit may fill in part
+        s_b = 0.0
+        j = i_s
+        while j < n_s and lim[s_idx[j]] == nxt:
+            s_b += amount[s_idx[j]]
+            j += 1
+        b_b = 0.0
+        m = i_b
+        while m < n_b and lim[b_idx[m]] == nxt:
+            b_b += amount[b_idx[m]]
+            m += 1
+        if _excess_nb(nxt, xs + s_b, yb - b_b, x, y, fee, fm) >= 0.0:
+            p = nxt
+            need = max(-_excess_nb(nxt, xs, yb, x, y, fee, fm), 0.0)
+            theta_s = 0.0
+            if s_b > 0.0:
+                theta_s = min(1.0, need / s_b)
+                need = max(need - theta_s * s_b, 0.0)
+            theta_b = 1.0
+            if b_b > 0.0:
+                theta_b = min(1.0, max(0.0, 1.0 - need * nxt / b_b))
+            break
+        xs += s_b
+        yb -= b_b
+        i_s = j
+        i_b = m
+        left = nxt
+    # fills follow the sets the price was computed from, not a comparison with it
+    for q in range(i_s):
+        fill[s_idx[q]] = 1.0
+    for q in range(i_s, j):
+        fill[s_idx[q]] = theta_s
+    for q in range(i_b, m):
+        fill[b_idx[q]] = theta_b
+    for q in range(m, n_b):
+        fill[b_idx[q]] = 1.0
+    return p
 
 
 @njit(cache=True)
@@ -124,12 +233,14 @@ def clear_batch_nb(x, y, fee, fm, side, amount, min_out, fill):
     minus the x bought by the y sold likewise, equals what the pool absorbs
     trading at average price ``p`` (:func:`amm_intake_nb`). Opposite flows net
     first; only the residual trades against the pool. The left side is
-    increasing in ``p``, so the root is unique: limits are sorted once and
-    swept in increasing order. If the root falls on a limit, the orders at
-    exactly that limit are filled in part, pro rata (sellers first), which is
-    what makes the set stable: every filled order's limit holds, and no
-    unfilled order would accept ``p``. The result depends on the orders, not
-    on how they are listed.
+    increasing in ``p`` (and tends to minus infinity as ``p`` goes to 0), so the
+    root is unique: limits are sorted once (:func:`batch_sort_nb`) and swept in
+    increasing order (:func:`batch_sweep_nb`) until the excess turns positive,
+    either inside an interval between two limits (closed form there) or across
+    one limit, whose orders are then filled in part, pro rata (sellers first).
+    That is what makes the set stable: every filled order's limit holds, and no
+    unfilled order would accept ``p``. The result depends on the orders, not on
+    how they are listed.
 
     Parameters
     ----------
@@ -151,99 +262,8 @@ def clear_batch_nb(x, y, fee, fm, side, amount, min_out, fill):
         Clearing price, y per x (NaN for an empty batch).
     """
     n = side.shape[0]
-    fill[:n] = 0.0
-    if n == 0:
-        return np.nan
     lim = np.empty(n)
-    n_s = 0
-    for i in range(n):
-        if side[i] == 0:
-            lim[i] = min_out[i] / amount[i] if min_out[i] > 0.0 else 0.0
-            n_s += 1
-        else:
-            lim[i] = amount[i] / min_out[i] if min_out[i] > 0.0 else np.inf
-    s_idx = np.empty(n_s, np.int64)
-    b_idx = np.empty(n - n_s, np.int64)
-    i_s = 0
-    i_b = 0
-    for i in range(n):
-        if side[i] == 0:
-            s_idx[i_s] = i
-            i_s += 1
-        else:
-            b_idx[i_b] = i
-            i_b += 1
-    # canonical order (limit, then amount): sums, and so the price, do not depend
-    # on how the batch was listed
-    s_idx = s_idx[np.argsort(amount[s_idx], kind="mergesort")]
-    s_idx = s_idx[np.argsort(lim[s_idx], kind="mergesort")]
-    b_idx = b_idx[np.argsort(amount[b_idx], kind="mergesort")]
-    b_idx = b_idx[np.argsort(lim[b_idx], kind="mergesort")]
-    n_b = n - n_s
-    # x sold by sellers whose limit is met at prices up to the current point; y of
-    # buyers whose limit is met from the current point up
-    xs = 0.0
-    i_s = 0
-    while i_s < n_s and lim[s_idx[i_s]] <= 0.0:
-        xs += amount[s_idx[i_s]]
-        i_s += 1
-    yb = 0.0
-    for q in range(n_b):
-        yb += amount[b_idx[q]]
-    i_b = 0
-    left = 0.0
-    p = -1.0
-    theta_s = 1.0
-    theta_b = 1.0
-    while True:
-        nxt = np.inf
-        if i_s < n_s:
-            nxt = lim[s_idx[i_s]]
-        if i_b < n_b and lim[b_idx[i_b]] < nxt:
-            nxt = lim[b_idx[i_b]]
-        p = _root_in_nb(xs, yb, x, y, fee, fm, left, nxt)
-        if p > 0.0 or nxt == np.inf:
-            break
-        # the point nxt: orders with exactly this limit are the marginal ones
-        s_b = 0.0
-        j = i_s
-        while j < n_s and lim[s_idx[j]] == nxt:
-            s_b += amount[s_idx[j]]
-            j += 1
-        b_b = 0.0
-        m = i_b
-        while m < n_b and lim[b_idx[m]] == nxt:
-            b_b += amount[b_idx[m]]
-            m += 1
-        z_min = _excess_nb(nxt, xs, yb, x, y, fee, fm)
-        z_max = _excess_nb(nxt, xs + s_b, yb - b_b, x, y, fee, fm)
-        if z_min <= 0.0 <= z_max:
-            p = nxt
-            need = -z_min
-            theta_s = 0.0
-            if s_b > 0.0:
-                theta_s = min(1.0, need / s_b)
-                need -= theta_s * s_b
-            theta_b = 1.0
-            if b_b > 0.0:
-                theta_b = max(0.0, 1.0 - need * nxt / b_b)
-            for q in range(i_s, j):
-                fill[s_idx[q]] = theta_s
-            for q in range(i_b, m):
-                fill[b_idx[q]] = theta_b
-            i_b = m       # the marginal buyers are already written
-            break
-        xs += s_b
-        yb -= b_b
-        i_s = j
-        i_b = m
-        left = nxt
-    for q in range(n_s):
-        i = s_idx[q]
-        if lim[i] < p:
-            fill[i] = 1.0
-    for q in range(i_b, n_b):
-        i = b_idx[q]
-        if lim[i] > p:
-            fill[i] = 1.0
-    return p
+    s_idx = np.empty(n, np.int64)
+    b_idx = np.empty(n, np.int64)
+    n_s, n_b = batch_sort_nb(side, amount, min_out, lim, s_idx, b_idx)
+    return batch_sweep_nb(x, y, fee, fm, amount, lim, s_idx[:n_s], b_idx[:n_b], 0.0, 0.0, fill)

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..amm.nb import amount_out_nb, clear_batch_nb, swap_nb
+from ..amm.nb import amount_out_nb, batch_sort_nb, batch_sweep_nb, swap_nb
 from ..policies.nb import (N_PARAMS, P_BATCH, P_BOND, P_FM, P_NEXT_BACKRUN, P_PUBLIC, P_RACE,
                            P_SPEC,
                           SPEC_COMMIT, SPEC_LEAK, order_slot_nb)
@@ -909,14 +909,21 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
         if searchers.latency[i] - searchers.jitter[i] * math.log(u) < window:
             b_arb[n_arb] = i
             n_arb += 1
+    # the users' orders sorted once; the arbitrage is unlimited extra supply or demand
+    lim = np.empty(n_u)
+    s_idx = np.empty(n_u, np.int64)
+    b_idx = np.empty(n_u, np.int64)
+    n_s, n_b = batch_sort_nb(b_side[:n_u], b_amt[:n_u], b_mo[:n_u], lim, s_idx, b_idx)
+    s_idx = s_idx[:n_s]
+    b_idx = b_idx[:n_b]
     d_arb = -1
     q_arb = 0.0
     while n_arb > 0:
-        d_arb, q_arb = batch_arb_nb(x, y, fee, fm, b_side, b_amt, b_mo, n_u, n_arb, P, b_fill)
+        d_arb, q_arb = batch_arb_nb(x, y, fee, fm, b_amt, lim, s_idx, b_idx, n_arb, P, b_fill)
         if d_arb < 0:
             break
-        p = clear_batch_nb(x, y, fee, fm, b_side[:n_u + n_arb], b_amt[:n_u + n_arb],
-                           b_mo[:n_u + n_arb], b_fill)
+        p = batch_sweep_nb(x, y, fee, fm, b_amt, lim, s_idx, b_idx,
+                           q_arb if d_arb == 0 else 0.0, q_arb if d_arb == 1 else 0.0, b_fill)
         gain = q_arb / n_arb * (P / p - 1.0 if d_arb == 1 else p - P) * py
         # the costliest arbitrageur leaves if the equilibrium does not pay it
         worst = 0
@@ -931,16 +938,19 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
         d_arb = -1
     if d_arb < 0:
         n_arb = 0
+        q_arb = 0.0
     n = n_u + n_arb
     if n == 0:
         return k, e, pos
     if k + n > fills.shape[0] or e + n_arb > ext.shape[0]:
         return -1, -1, -1
+    p = batch_sweep_nb(x, y, fee, fm, b_amt, lim, s_idx, b_idx,
+                       q_arb if d_arb == 0 else 0.0, q_arb if d_arb == 1 else 0.0, b_fill)
     for m in range(n_u, n):
+        # the arbitrageurs' orders carry no limit: always filled in full
         b_side[m] = d_arb
         b_amt[m] = q_arb / n_arb
-        b_mo[m] = 0.0
-    p = clear_batch_nb(x, y, fee, fm, b_side[:n], b_amt[:n], b_mo[:n], b_fill)
+        b_fill[m] = 1.0
     # what every order gives and gets at p; the pool takes the net
     dx = 0.0
     dy = 0.0
@@ -958,9 +968,12 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
         if m < n_u:
             j = b_j[m]
             st = EXECUTED if b_fill[m] > 0.0 else DROPPED
+            # a partial fill's stand-alone output is that of the part filled
+            q0 = b_q0[m] if b_fill[m] == 1.0 else amount_out_nb(
+                a_in, pre[pl, b_side[m]], pre[pl, 1 - b_side[m]], fee)
             _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, b_side[m], j, a_in, out, px,
                         py, fee, gas if st == EXECUTED else 0.0, flow, b_mo[m] * b_fill[m],
-                        b_q0[m], out, t_close)
+                        q0, out, t_close)
             if st != EXECUTED:
                 fills[k].fee_paid = 0.0
                 fills[k].amount_in = b_amt[m]

@@ -178,3 +178,43 @@ def _delay_panel(ax, d):
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+
+
+def plot_batch_competition(df, path=None, title=None):
+    """LP loss and arbitrage in batch auctions against the number of competing arbitrageurs.
+
+    Parameters
+    ----------
+    df : DataFrame
+        From :func:`mevlab.experiments.batch_competition`; means over seeds, bands one
+        standard error; constant product (solid) and FM-AMM (dashed).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    panels = (("lp_vs_rebalancing", "LP loss vs rebalancing (pool as a whole)"),
+              ("lp_lvr", "LP loss to arbitrageurs (LVR)"),
+              ("mev_arbitrage", "arbitrage extracted (gross)"),
+              ("lp_net", "LP net (fees + trading result)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(18, 4.2), constrained_layout=True)
+    for ax, (col, ttl) in zip(axes, panels):
+        for policy, label, ls in (("batch_auction", "constant product", "-"),
+                                  ("batch_auction-fm", "FM-AMM", "--")):
+            d = df[df["policy"] == policy]
+            g = d.groupby("n_arbitrageurs")[col]
+            x = np.array(sorted(d["n_arbitrageurs"].unique()))
+            m = g.mean().reindex(x).to_numpy()
+            se = (g.std(ddof=1) / np.sqrt(g.size())).reindex(x).fillna(0).to_numpy()
+            ax.plot(x, m, ls, marker="o", ms=3, color="k", label=label)
+            ax.fill_between(x, m - se, m + se, color="k", alpha=0.12, lw=0)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xscale("log")
+        ax.set_xlabel("competing arbitrageurs")
+        ax.set_ylabel("numeraire (USD) per run")
+        ax.set_title(ttl)
+        ax.legend(fontsize=8)
+    fig.suptitle(title or f"Batch auctions: constant product vs FM-AMM — {df['scenario'].iloc[0]}")
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -155,3 +155,36 @@ def sealed_curves(scn: Scenario, bonds=DEFAULT_BONDS, colluding=None, uptimes=DE
     df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,
                      "versions": versions(), "threshold": scn.threshold.threshold})
     return df
+
+
+def batch_competition(scn: Scenario, n_arbitrageurs=(1, 2, 3, 5, 10, 20), seeds=range(2), *,
+                      latency: float = 0.05, jitter: float = 0.02, cost: float = 0.0,
+                      progress: bool | None = None) -> pd.DataFrame:
+    """Batch auctions against the number of competing arbitrageurs, constant product and FM-AMM.
+
+    The scenario's searchers are replaced by ``n`` identical arbitrage-only searchers
+    (``latency``, ``jitter`` in s, ``cost`` numeraire per trade) for each ``n``; both
+    ``batch_auction`` (constant product) and ``batch_auction-fm`` run on every seed.
+
+    Returns
+    -------
+    DataFrame
+        Tidy: one row per run, :meth:`Result.summary` columns plus ``n_arbitrageurs``.
+    """
+    _check_scenario(scn)
+    seeds = list(seeds)
+    runs = []
+    for n in n_arbitrageurs:
+        sc = dataclasses.replace(scn, searchers=[
+            {"name": f"arb{i}", "latency": latency, "jitter": jitter,
+             "strategies": ["arbitrage"], "cost": cost} for i in range(int(n))])
+        runs += [(n, sc, p, s) for p in ("batch_auction", "batch_auction-fm") for s in seeds]
+    rows = []
+    for n, sc, policy, seed in _progress(runs, f"{scn.name} arbitrageurs", progress):
+        row = simulate(sc, policy, seed).summary()
+        row.insert(0, "n_arbitrageurs", int(n))
+        rows.append(row)
+    df = pd.concat(rows, ignore_index=True)
+    df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,
+                     "versions": versions()})
+    return df

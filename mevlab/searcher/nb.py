@@ -4,7 +4,7 @@ import math
 import numpy as np
 from numba import njit
 
-from ..amm.nb import amount_out_nb, clear_batch_nb
+from ..amm.nb import amount_out_nb, batch_sweep_nb
 
 
 @njit(cache=True)
@@ -388,15 +388,16 @@ def dual_newton_nb(r, fees, tok, b, nu0, tol, maxiter, tendered, received):
 
 # --------------------------------------------------------------------------- batch arbitrage
 
+#: batches with at most this many limit orders also search the ends of the price's
+#: plateaus exactly (see :func:`_best_response_nb`)
+PLATEAU_SEARCH_MAX = 64
+
+
 @njit(cache=True)
-def _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q_total, fill):
-    """Clearing price with ``n_arb`` equal arbitrage orders (no limit) of ``q_total`` in all."""
-    n = n_users + n_arb
-    for i in range(n_users, n):
-        side[i] = d
-        amount[i] = q_total / n_arb
-        min_out[i] = 0.0
-    return clear_batch_nb(x, y, fee, fm, side[:n], amount[:n], min_out[:n], fill)
+def _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, q_total, fill):
+    """Clearing price of the sorted orders plus ``q_total`` of arbitrage (no limit) on side ``d``."""
+    return batch_sweep_nb(x, y, fee, fm, amount, lim, s_idx, b_idx,
+                          q_total if d == 0 else 0.0, q_total if d == 1 else 0.0, fill)
 
 
 @njit(cache=True)
@@ -406,29 +407,140 @@ def _unit_gain(d, p, P):
 
 
 @njit(cache=True)
-def batch_arb_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, P, fill):
-    """Symmetric Cournot equilibrium of ``n_arb`` arbitrageurs trading through one batch.
+def _batch_foc_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, d, q, P, eps, fill):
+    """Marginal profit of one of ``n_arb`` arbitrageurs at the symmetric total ``q`` (y units)."""
+    h = max(1e-7 * q, eps)
+    p = _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, q, fill)
+    pp = _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, q + h, fill)
+    pm = _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, max(q - h, 0.0), fill)
+    dp = (pp - pm) / (q + h - max(q - h, 0.0))
+    if d == 1:
+        return P / p - 1.0 - (q / n_arb) * P * dp / (p * p)
+    return p - P + (q / n_arb) * dp
+
+
+@njit(cache=True)
+def _best_response_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, others, P, hi, fill):
+    """One arbitrageur's profit-maximising size given the others' total, and its profit (y).
+
+    Users' limits make the price a step function of the arbitrage total, so the
+    profit is searched on a dense log grid up to twice the price-taking quantity
+    and refined by golden section around the best point.
+    """
+    n_grid = 121
+    best_own = 0.0
+    best = 0.0
+    k_best = -1
+    for k in range(n_grid):
+        own = 2.0 * hi * 10.0 ** (-7.0 + 7.0 * k / (n_grid - 1))
+        p = _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, others + own, fill)
+        v = own * _unit_gain(d, p, P)
+        if v > best:
+            best = v
+            best_own = own
+            k_best = k
+    if k_best < 0:
+        return 0.0, 0.0
+    lo = 2.0 * hi * 10.0 ** (-7.0 + 7.0 * max(k_best - 1, 0) / (n_grid - 1))
+    up = 2.0 * hi * 10.0 ** (-7.0 + 7.0 * min(k_best + 1, n_grid - 1) / (n_grid - 1))
+    r = 0.5 * (math.sqrt(5.0) - 1.0)
+    for _ in range(40):
+        a = up - r * (up - lo)
+        b = lo + r * (up - lo)
+        va = a * _unit_gain(d, _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d,
+                                               others + a, fill), P)
+        vb = b * _unit_gain(d, _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d,
+                                               others + b, fill), P)
+        if va > best:
+            best = va
+            best_own = a
+        if vb > best:
+            best = vb
+            best_own = b
+        if va >= vb:
+            up = b
+        else:
+            lo = a
+    # on a plateau of the price (orders filled in part at their limit) the profit grows
+    # with the size, so its best point is where the plateau ends: for each limit, the
+    # largest size at which the price is still on its good side (small batches only)
+    # (the pool's fee band has edges of the same kind: inside it the price is set by the
+    # orders alone and moves fast)
+    n_lim = s_idx.shape[0] + b_idx.shape[0]
+    if n_lim <= PLATEAU_SEARCH_MAX:
+        for t in range(n_lim + 2):
+            if t < s_idx.shape[0]:
+                L = lim[s_idx[t]]
+            elif t < n_lim:
+                L = lim[b_idx[t - s_idx.shape[0]]]
+            elif fm:
+                continue
+            elif t == n_lim:
+                L = (1.0 - fee) * y / x
+            else:
+                L = y / ((1.0 - fee) * x)
+            if not (L > 0.0 and L < np.inf) or _unit_gain(d, L, P) <= 0.0:
+                continue
+            lo = 0.0
+            up = 2.0 * hi
+            for _ in range(60):
+                mid = 0.5 * (lo + up)
+                pm = _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, others + mid,
+                                     fill)
+                # selling x lowers the price, buying raises it: still on the good side of L?
+                if (pm >= L) if d == 0 else (pm <= L):
+                    lo = mid
+                else:
+                    up = mid
+            if lo > 0.0:
+                v = lo * _unit_gain(d, _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx,
+                                                       d, others + lo, fill), P)
+                if v > best:
+                    best = v
+                    best_own = lo
+    return best_own, best
+
+
+@njit(cache=True)
+def _deviation_gain_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, d, q, P, hi, fill):
+    """How much one arbitrageur gains by leaving the symmetric profile ``q`` (y units).
+
+    The clearing depends on the arbitrage total only (its orders carry no limit),
+    so a deviation to ``own`` gives the price of ``q (N-1)/N + own``.
+    """
+    others = q * (n_arb - 1) / n_arb
+    mine = q / n_arb
+    base = mine * _unit_gain(d, _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d,
+                                                others + mine, fill), P)
+    _, best = _best_response_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, others, P, hi,
+                                fill)
+    return max(best - base, 0.0)
+
+
+@njit(cache=True)
+def batch_arb_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, P, fill):
+    r"""Symmetric Cournot equilibrium of ``n_arb`` arbitrageurs trading through one batch.
 
     Each arbitrageur tenders ``q`` (y if buying x, ``d = 1``; x if selling it,
-    ``d = 0``) with no limit, knowing the batch's other orders, and all get the
-    uniform clearing price ``p(Q)`` of the total ``Q``. Arbitrageur ``i``
-    earns ``q_i (P/p(Q) - 1)`` (buying) or ``q_i (p(Q) - P)`` (selling), in y,
-    at external price ``P``. The symmetric equilibrium solves the first-order
+    ``d = 0``) with no limit, knowing the batch's other orders (sorted once by
+    :func:`~mevlab.amm.nb.batch_sort_nb`), and all get the uniform clearing
+    price ``p(Q)`` of the total ``Q``. Arbitrageur ``i`` earns
+    ``q_i (P/p(Q) - 1)`` (buying) or ``q_i (p(Q) - P)`` (selling), in y, at
+    external price ``P``. A symmetric equilibrium solves the first-order
     condition
 
-    .. math:: g(p) - \\frac{Q}{N}\\, g'(p)\\, p'(Q) = 0,
+    .. math:: g(p) - \frac{Q}{N}\, g'(p)\, p'(Q) = 0,
 
     with ``g`` the gain per unit; as ``N`` grows it tends to the price-taking
-    ``p(Q) = P`` (Canidio and Fritsch 2023, sec. 4; the Cournot limit). Found
-    by bisection between ``Q = 0`` and the price-taking quantity; ``p'`` by a
-    central difference.
-
-    Parameters
-    ----------
-    side, amount, min_out : arrays of length >= n_users + n_arb
-        The users' orders first; the rest is scratch for the arbitrage orders.
-    fill : float64[:]
-        Scratch, then the fills of the last clearing (at the equilibrium).
+    ``p(Q) = P`` (Canidio and Fritsch 2023, sec. 4; the Cournot limit). Without
+    other orders the price is smooth and the first crossing of the condition is
+    the equilibrium. Users' limits and the pool's fee band make ``p(Q)`` a step
+    function in places, and the condition can cross zero more than once: every
+    crossing on a log grid up to the price-taking quantity is refined by
+    bisection, a further candidate comes from damped symmetric best responses
+    (for one arbitrageur, the global optimum on a dense grid refined by golden
+    section), and the candidate from which one arbitrageur gains least by
+    deviating is taken. A pure symmetric equilibrium need not exist then.
 
     Returns
     -------
@@ -439,45 +551,71 @@ def batch_arb_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, P, fill):
     """
     if n_arb <= 0:
         return -1, 0.0
-    p0 = clear_batch_nb(x, y, fee, fm, side[:n_users], amount[:n_users], min_out[:n_users],
-                        fill)
+    p0 = _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, 0, 0.0, fill)
     if not p0 > 0.0:
         p0 = y / x
     d = 1 if P > p0 else 0
     scale = y if d == 1 else x
     eps = 1e-9 * scale
-    if _unit_gain(d, _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d,
-                                     eps, fill), P) <= 0.0:
+    if _unit_gain(d, _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, eps, fill),
+                  P) <= 0.0:
         return -1, 0.0
     # the price-taking quantity: the arbitrage alone brings the batch price to P
     hi = 1e-6 * scale
     for _ in range(200):
-        if _unit_gain(d, _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb,
-                                         d, hi, fill), P) <= 0.0:
+        if _unit_gain(d, _batch_price_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d, hi, fill),
+                      P) <= 0.0:
             break
         hi *= 2.0
-    lo = 0.0
-    for _ in range(80):
-        q = 0.5 * (lo + hi)
-        h = max(1e-7 * q, eps)
-        p = _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q, fill)
-        pp = _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q + h,
-                             fill)
-        pm = _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d,
-                             max(q - h, 0.0), fill)
-        dp = (pp - pm) / (q + h - max(q - h, 0.0))
-        if d == 1:
-            foc = P / p - 1.0 - (q / n_arb) * P * dp / (p * p)
-        else:
-            foc = p - P + (q / n_arb) * dp
-        if foc > 0.0:
-            lo = q
-        else:
-            hi = q
-        if hi - lo <= 1e-12 * hi:
-            break
-    q = lo
-    if q <= 0.0:
+    smooth = s_idx.shape[0] + b_idx.shape[0] == 0
+    n_grid = 41
+    best_q = 0.0
+    best_dev = np.inf
+    prev = 0.0
+    prev_f = 1.0        # at 0+ the first unit pays
+    for k in range(n_grid):
+        q_k = hi * 10.0 ** (-6.0 + 6.0 * k / (n_grid - 1))
+        f = _batch_foc_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, d, q_k, P, eps, fill)
+        if prev_f > 0.0 and f <= 0.0:
+            lo = prev
+            up = q_k
+            for _ in range(60):
+                mid = 0.5 * (lo + up)
+                if _batch_foc_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, d, mid, P,
+                                 eps, fill) > 0.0:
+                    lo = mid
+                else:
+                    up = mid
+                if up - lo <= 1e-12 * up:
+                    break
+            if lo > 0.0:
+                if smooth:
+                    best_q = lo
+                    best_dev = 0.0
+                    break
+                dev = _deviation_gain_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, d, lo,
+                                         P, hi, fill)
+                if dev < best_dev:
+                    best_dev = dev
+                    best_q = lo
+        prev = q_k
+        prev_f = f
+    if not smooth and best_dev > 0.0:
+        # damped symmetric best responses (one step for a single arbitrageur: its optimum)
+        q = best_q if best_q > 0.0 else hi / n_arb
+        for _ in range(1 if n_arb == 1 else 6):
+            own, _ = _best_response_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, d,
+                                       q * (n_arb - 1) / n_arb, P, hi, fill)
+            q_new = own if n_arb == 1 else 0.5 * (q + own * n_arb)
+            done = abs(q_new - q) <= 1e-9 * max(q, eps)
+            q = q_new
+            if done:
+                break
+        if q > 0.0:
+            dev = _deviation_gain_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, d, q, P,
+                                     hi, fill)
+            if dev < best_dev:
+                best_q = q
+    if best_q <= 0.0:
         return -1, 0.0
-    _batch_price_nb(x, y, fee, fm, side, amount, min_out, n_users, n_arb, d, q, fill)
-    return d, q
+    return d, best_q

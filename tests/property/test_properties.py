@@ -110,7 +110,9 @@ def test_runs_conserve_tokens_balance_the_ledger_and_never_decrease_k(p, policy,
     users = res.raw_fills[res.raw_fills["sender_kind"] == 0]
     assert len(np.unique(users["tx"])) == len(users) == len(res.flow)
     ex = users[users["status"] == 0]
-    assert (ex["amount_out"] >= ex["min_out"] * (1 - 1e-12)).all()
+    # a batch's partial fill at its limit price meets the limit up to rounding
+    tol = 1e-12 if batch else 0.0
+    assert (ex["amount_out"] >= ex["min_out"] * (1 - tol)).all()
 
 
 @given(scenarios, st.sampled_from(POLICIES), st.integers(0, 2**32))

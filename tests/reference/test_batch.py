@@ -55,17 +55,29 @@ batches = st.integers(0, 2**31).map(np.random.default_rng).map(lambda rng: _batc
 
 
 def _batch(rng):
+    from mevlab.amm.nb import amount_out_nb
     n = int(rng.integers(1, 30))
-    side = rng.integers(0, 2, n).astype(np.int64)
-    amount = np.where(side == 0, rng.lognormal(0, 1.5, n), rng.lognormal(8, 1.5, n))
-    quote = np.where(side == 0, amount * 3000, amount / 3000)
-    min_out = quote * (1 - rng.choice([-0.02, 0.0, 0.001, 0.01, 0.05], n))
-    min_out[rng.uniform(size=n) < 0.15] = 0.0
-    if n > 4:       # exact ties in limit and size
-        side[1], amount[1], min_out[1] = side[0], amount[0], min_out[0]
     fee = float(rng.choice([0.0, 0.0005, 0.003]))
     fm = bool(rng.uniform() < 0.4)
     y = Y * rng.uniform(0.95, 1.05)
+    side = rng.integers(0, 2, n).astype(np.int64)
+    if rng.uniform() < 0.15:
+        side[:] = side[0]                             # one-sided batches
+    size = np.exp(rng.uniform(-3, 3)) if rng.uniform() < 0.2 else 1.0   # some near the pool size
+    amount = np.where(side == 0, rng.lognormal(0, 1.5, n), rng.lognormal(8, 1.5, n)) * size
+    quote = np.where(side == 0, amount * 3000, amount / 3000)
+    min_out = quote * (1 - rng.choice([-0.02, 0.0, 0.001, 0.01, 0.05], n))
+    # limits exactly on the pool's own quote or its marginal price: the root then sits
+    # on a limit
+    on_quote = rng.uniform(size=n) < 0.2
+    own = np.array([amount_out_nb(a, X, y, fee) if d == 0 else amount_out_nb(a, y, X, fee)
+                    for a, d in zip(amount, side)])
+    min_out = np.where(on_quote, own, min_out)
+    at_mid = rng.uniform(size=n) < 0.1
+    min_out = np.where(at_mid, np.where(side == 0, amount * y / X, amount * X / y), min_out)
+    min_out[rng.uniform(size=n) < 0.15] = 0.0
+    if n > 4:       # exact ties in limit and size
+        side[1], amount[1], min_out[1] = side[0], amount[0], min_out[0]
     return side, amount, min_out, fee, fm, y
 
 
@@ -78,6 +90,8 @@ def test_clearing_is_stable_fair_order_free_and_conserves(batch):
     lim = _limits(side, amount, min_out)
     tol = 1e-12
     assert p > 0 and ((fill >= 0) & (fill <= 1)).all()
+    # what each order receives is positive and at most what the pool could pay
+    assert (fill * amount)[side == 1].sum() / p < X + (fill * amount)[side == 0].sum()
     # no filled order's limit is violated, no excluded order would accept p
     filled = fill > 0
     assert (lim[filled & (side == 0)] <= p * (1 + tol)).all()
@@ -93,29 +107,43 @@ def test_clearing_is_stable_fair_order_free_and_conserves(batch):
     # k does not decrease: the pool receives dx and pays p*dx
     dx = xs - yb / p
     assert (X + dx) * (y - p * dx) >= X * y * (1 - 1e-12)
-    # the same orders listed in another order give the same result
-    perm = np.random.default_rng(n).permutation(n)
-    fill2 = np.zeros(n)
-    assert clear_batch_nb(X, y, fee, fm, side[perm], amount[perm], min_out[perm], fill2) == p
-    assert np.array_equal(fill2, fill[perm])
+    # the same orders listed in any other order give the same result
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(n)
+        fill2 = np.zeros(n)
+        assert clear_batch_nb(X, y, fee, fm, side[perm], amount[perm], min_out[perm],
+                              fill2) == p
+        assert np.array_equal(fill2, fill[perm])
     # an independent bisection on the all-or-nothing excess supply brackets the same price
     lo, hi = _bisect_price(X, y, fee, fm, side, amount, lim)
     assert lo * (1 - 1e-9) <= p <= hi * (1 + 1e-9)
+
+
+def _sorted(side, amount, min_out):
+    from mevlab.amm.nb import batch_sort_nb
+    n = len(side)
+    lim, s_idx, b_idx = np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64)
+    n_s, n_b = batch_sort_nb(side, amount, min_out, lim, s_idx, b_idx)
+    return lim, s_idx[:n_s], b_idx[:n_b]
+
+
+def _arb(x, y, fee, fm, side, amount, min_out, n_arb, P):
+    lim, s_idx, b_idx = _sorted(side, amount, min_out)
+    return batch_arb_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, n_arb, P,
+                        np.zeros(len(side)))
 
 
 @pytest.mark.parametrize("fm", [False, True])
 @pytest.mark.parametrize("n_arb", [1, 2, 3, 10])
 def test_cournot_arbitrage_matches_the_closed_form(fm, n_arb):
     # no fee, no other orders: buying x for y, the batch price is (y + k Q)/x (k = 1 constant
-    # product, 2 FM-AMM) and the symmetric first-order condition reduces to
-    # u^2 - P x (1 - 1/N) u - P x y / N = 0 with u = y + k Q (derived in the docstring test)
+    # product, 2 FM-AMM) and the symmetric first-order condition Px/(y+kQ) - 1 -
+    # (Q/N) k P x/(y+kQ)^2 = 0 reduces, with u = y + k Q, to
+    # u^2 - P x (1 - 1/N) u - P x y / N = 0
     P = 3060.0
     k = 2 if fm else 1
-    side = np.zeros(n_arb, np.int64)
-    amount = np.zeros(n_arb)
-    min_out = np.zeros(n_arb)
-    fill = np.zeros(n_arb)
-    d, q = batch_arb_nb(X, Y, 0.0, fm, side, amount, min_out, 0, n_arb, P, fill)
+    e = np.zeros(0)
+    d, q = _arb(X, Y, 0.0, fm, np.zeros(0, np.int64), e, e, n_arb, P)
     b = P * X * (1 - 1 / n_arb)
     u = (b + math.sqrt(b * b + 4 * P * X * Y / n_arb)) / 2
     assert d == 1 and q == pytest.approx((u - Y) / k, rel=1e-6)
@@ -125,10 +153,57 @@ def test_cournot_arbitrage_matches_the_closed_form(fm, n_arb):
 
 
 def test_no_arbitrage_inside_the_fee_band():
-    fill = np.zeros(3)
-    d, q = batch_arb_nb(X, Y, 0.003, False, np.zeros(3, np.int64), np.zeros(3), np.zeros(3), 0,
-                        3, 3005.0, fill)
-    assert d == -1 and q == 0.0
+    e = np.zeros(0)
+    assert _arb(X, Y, 0.003, False, np.zeros(0, np.int64), e, e, 3, 3005.0) == (-1, 0.0)
+
+
+def _profit(side, amount, min_out, fee, fm, y, P, d, own, others):
+    s = np.concatenate([side, [d]]).astype(np.int64)
+    a = np.concatenate([amount, [own + others]])
+    m = np.concatenate([min_out, [0.0]])
+    p = clear_batch_nb(X, y, fee, fm, s, a, m, np.zeros(len(s)))
+    return own * ((P / p - 1) if d == 1 else (p - P))
+
+
+def test_cournot_with_users_and_fees_a_single_arbitrageur_is_optimal():
+    # with users' limits the price is a step function of the arbitrage; a brute-force grid of
+    # sizes never beats the monopolist's choice
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(150):
+        side, amount, min_out, fee, fm, y = _batch(rng)
+        P = y / X * np.exp(rng.normal(0, 0.01))
+        d, q = _arb(X, y, fee, fm, side, amount, min_out, 1, P)
+        if d < 0:
+            continue
+        checked += 1
+        got = _profit(side, amount, min_out, fee, fm, y, P, d, q, 0.0)
+        grid = q * np.concatenate([np.linspace(0, 3, 301)[1:], np.geomspace(1e-4, 1e2, 200)])
+        best = max(_profit(side, amount, min_out, fee, fm, y, P, d, g, 0.0) for g in grid)
+        assert got >= 0 and got >= best * (1 - 1e-6) - 1e-9, (got, best)
+    assert checked > 50
+
+
+def test_cournot_with_users_and_fees_several_arbitrageurs_rarely_gain_by_deviating():
+    # a pure symmetric equilibrium need not exist when the price is a step function; the
+    # profile taken leaves one arbitrageur little to gain by deviating, and never a loss
+    rng = np.random.default_rng(12)
+    gains = []
+    for _ in range(150):
+        side, amount, min_out, fee, fm, y = _batch(rng)
+        P = y / X * np.exp(rng.normal(0, 0.01))
+        n_arb = int(rng.integers(2, 6))
+        d, q = _arb(X, y, fee, fm, side, amount, min_out, n_arb, P)
+        if d < 0:
+            continue
+        others, mine = q * (n_arb - 1) / n_arb, q / n_arb
+        base = _profit(side, amount, min_out, fee, fm, y, P, d, mine, others)
+        assert base >= 0
+        best = max(_profit(side, amount, min_out, fee, fm, y, P, d, g, others)
+                   for g in mine * np.linspace(0, 3, 151))
+        gains.append((best - base) / max(base, 1e-9))
+    gains = np.array(gains)
+    assert len(gains) > 50 and np.mean(gains <= 0.01) >= 0.9, np.sort(gains)[-10:]
 
 
 def _pnl(side, amount, min_out, fee, fm, y, P, front, back):

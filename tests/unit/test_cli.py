@@ -99,3 +99,21 @@ def test_sealed_command_writes_curves_and_rejects_bad_bonds(tmp_path, capsys):
     df = pd.read_parquet(out / "sealed_curves.parquet")
     assert set(df["knob"]) == {"reference", "bond", "colluding", "uptime"}
     assert (out / "sealed_curves.png").stat().st_size > 10_000
+
+
+def test_batch_command_writes_the_competition_curves(tmp_path, capsys):
+    import dataclasses
+    import mevlab as ml
+    import pandas as pd
+    from mevlab.cli import main
+    assert main(["batch", "--arbitrageurs", "0", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "--arbitrageurs" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    scn = tmp_path / "short.toml"
+    dataclasses.replace(ml.Scenario.preset("superchain"), duration=40.0).to_toml(scn)
+    out = tmp_path / "out"
+    assert main(["batch", "--scenario", str(scn), "--arbitrageurs", "1,4", "--seeds", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    df = pd.read_parquet(out / "batch_competition.parquet")
+    assert sorted(df["n_arbitrageurs"].unique()) == [1, 4]
+    assert set(df["policy"]) == {"batch_auction", "batch_auction-fm"}
+    assert (out / "batch_competition.png").stat().st_size > 10_000
