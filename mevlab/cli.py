@@ -156,90 +156,76 @@ def _compare(args) -> int:
     return 0
 
 
-def _sealed(args) -> int:
+def _parse_list(text, flag, cast, lo, hi, what, problems):
+    """Comma-separated values of ``flag`` in ``[lo, hi]``; a problem is appended otherwise."""
+    try:
+        values = [cast(v) for v in text.split(",") if v.strip()]
+        if values and all(lo <= v <= hi for v in values):
+            return values
+    except ValueError:
+        pass
+    problems.append((flag, f"got {text!r}; expected comma-separated {what} in [{lo:g}, {hi:g}]"))
+    return []
+
+
+def _curves(args, problems, run, stem, plot, cols, group, title, meta_extra):
+    """Shared body of the knob commands: validate, run, print a table, publish the files."""
     import mevlab as ml
     from mevlab.errors import ConfigError
-
-    problems = []
     if args.seeds < 1 or args.seeds > 1000:
         problems.append(("--seeds", f"got {args.seeds}; expected an integer in [1, 1000]"))
-    try:
-        bonds = [float(b) for b in args.bonds.split(",") if b.strip()]
-        if not bonds or not all(0.0 <= b <= 1e9 for b in bonds):
-            raise ValueError
-    except ValueError:
-        problems.append(("--bonds", f"got {args.bonds!r}; expected comma-separated numbers "
-                                    "in [0, 1e9] (numeraire per commitment)"))
-        bonds = []
     scn = _scenario_and_out(args, problems)
     if problems:
         raise ConfigError(problems)
     t0 = time.perf_counter()
-    df = ml.sealed_curves(scn, bonds=bonds, seeds=range(args.seeds), progress=not args.quiet)
+    df = run(scn)
     elapsed = time.perf_counter() - t0
-    cols = ["mev_sandwich", "mev_backrun", "to_searchers", "to_sequencer_bonds",
-            "user_mev_loss", "delay_mean"]
-    mean = df.groupby(["knob", "knob_value"], sort=False)[cols].mean()
-    print(f"\n{scn.name}: what survives sealed contents, mean over {args.seeds} seed(s); "
-          f"numeraire (USD); threshold t = {scn.threshold.threshold} of "
-          f"n = {scn.threshold.keypers}\n")
+    mean = df.groupby(group, sort=False)[cols].mean()
+    print(f"\n{scn.name}: {title(scn)}, mean over {args.seeds} seed(s); numeraire (USD)\n")
     print(mean.to_string(float_format=lambda v: f"{v:,.2f}"))
     meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
-            "bonds": bonds, "versions": ml.experiments.versions(),
-            "elapsed_s": round(elapsed, 3)}
+            **meta_extra, "versions": ml.experiments.versions(), "elapsed_s": round(elapsed, 3)}
 
     def write(tmp):
-        _write_parquet(df, tmp / "sealed_curves.parquet", meta)
-        df.to_csv(tmp / "sealed_curves.csv", index=False)
-        ml.plot_sealed_curves(df, tmp / "sealed_curves.png")
+        _write_parquet(df, tmp / f"{stem}.parquet", meta)
+        df.to_csv(tmp / f"{stem}.csv", index=False)
+        plot(df, tmp / f"{stem}.png")
 
     _publish(args.out, write)
-    print(f"\nwrote sealed_curves.parquet, sealed_curves.csv, sealed_curves.png to "
-          f"{args.out}/ ({elapsed:.1f} s)")
+    print(f"\nwrote {stem}.parquet, {stem}.csv, {stem}.png to {args.out}/ ({elapsed:.1f} s)")
     return 0
+
+
+def _sealed(args) -> int:
+    import mevlab as ml
+    problems = []
+    bonds = _parse_list(args.bonds, "--bonds", float, 0.0, 1e9,
+                        "numbers (numeraire per commitment)", problems)
+    return _curves(
+        args, problems,
+        lambda scn: ml.sealed_curves(scn, bonds=bonds, seeds=range(args.seeds),
+                                     progress=not args.quiet),
+        "sealed_curves", ml.plot_sealed_curves,
+        ["mev_sandwich", "mev_backrun", "to_searchers", "to_sequencer_bonds", "user_mev_loss",
+         "delay_mean"], ["knob", "knob_value"],
+        lambda scn: f"what survives sealed contents (threshold t = {scn.threshold.threshold} "
+                    f"of n = {scn.threshold.keypers})", {"bonds": bonds})
 
 
 def _batch(args) -> int:
-    import mevlab as ml
-    from mevlab.errors import ConfigError
     from mevlab.experiments.figures import plot_batch_competition
     from mevlab.experiments.simulate import batch_competition
-
     problems = []
-    if args.seeds < 1 or args.seeds > 1000:
-        problems.append(("--seeds", f"got {args.seeds}; expected an integer in [1, 1000]"))
-    try:
-        counts = [int(v) for v in args.arbitrageurs.split(",") if v.strip()]
-        if not counts or not all(1 <= v <= 1000 for v in counts):
-            raise ValueError
-    except ValueError:
-        problems.append(("--arbitrageurs", f"got {args.arbitrageurs!r}; expected comma-separated "
-                                           "integers in [1, 1000]"))
-        counts = []
-    scn = _scenario_and_out(args, problems)
-    if problems:
-        raise ConfigError(problems)
-    t0 = time.perf_counter()
-    df = batch_competition(scn, counts, seeds=range(args.seeds), progress=not args.quiet)
-    elapsed = time.perf_counter() - t0
-    cols = ["mev_arbitrage", "lp_lvr", "lp_vs_rebalancing", "lp_fees", "lp_net", "user_cost"]
-    mean = df.groupby(["policy", "n_arbitrageurs"], sort=False)[cols].mean()
-    print(f"\n{scn.name}: batch auctions against competing arbitrageurs, mean over "
-          f"{args.seeds} seed(s); numeraire (USD)\n")
-    print(mean.to_string(float_format=lambda v: f"{v:,.1f}"))
-    meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
-            "arbitrageurs": counts, "versions": ml.experiments.versions(),
-            "elapsed_s": round(elapsed, 3)}
-
-    def write(tmp):
-        _write_parquet(df, tmp / "batch_competition.parquet", meta)
-        df.to_csv(tmp / "batch_competition.csv", index=False)
-        plot_batch_competition(df, tmp / "batch_competition.png")
-
-    _publish(args.out, write)
-    print(f"\nwrote batch_competition.parquet, batch_competition.csv, batch_competition.png to "
-          f"{args.out}/ ({elapsed:.1f} s)")
-    return 0
+    counts = _parse_list(args.arbitrageurs, "--arbitrageurs", int, 1, 1000, "integers",
+                         problems)
+    return _curves(
+        args, problems,
+        lambda scn: batch_competition(scn, counts, seeds=range(args.seeds),
+                                      progress=not args.quiet),
+        "batch_competition", plot_batch_competition,
+        ["mev_arbitrage", "lp_lvr", "lp_vs_rebalancing", "lp_fees", "lp_net", "user_cost"],
+        ["policy", "n_arbitrageurs"],
+        lambda scn: "batch auctions against competing arbitrageurs", {"arbitrageurs": counts})
 
 
 def _scenario_and_out(args, problems):
