@@ -296,6 +296,15 @@ class ThresholdSpec(_Spec):
 
 
 @dataclass(frozen=True)
+class SequencerSpec(_Spec):
+    """A member of the sequencer set: its stake and how often it misses its slot."""
+    name: str = text(nonempty=True)
+    stake: float = num(1.0, 0.0, 1e15, lo_open=True, unit="relative weight in stake-weighted "
+                       "leader selection")
+    offline_prob: float = num(0.0, 0.0, 1.0, unit="probability it misses a slot it leads")
+
+
+@dataclass(frozen=True)
 class BatchSpec(_Spec):
     """Batch auctions (model.md §4): what the batch clears against."""
     amm: str = choice("cpmm", ("cpmm", "fm"))
@@ -331,11 +340,15 @@ class Scenario(_Spec):
     threshold: ThresholdSpec = nested(ThresholdSpec, ThresholdSpec)
     crypto: str = choice("fast", ("fast", "full"))
     batch: BatchSpec = nested(BatchSpec, BatchSpec)
+    sequencers: tuple = nested(SequencerSpec, lambda: (), many=True)
+    leader_selection: str = choice("round_robin", ("round_robin", "stake_weighted"))
+    censorship_bound: float = num(10.0, 0.0, 1e6, unit="s of inclusion delay beyond which a "
+                                  "transaction counts as censored")
 
     def _check(self):
         p = []
         for what, items in (("rollups", self.rollups), ("assets", self.assets),
-                            ("searchers", self.searchers)):
+                            ("searchers", self.searchers), ("sequencers", self.sequencers)):
             names = [x.name for x in items]
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:

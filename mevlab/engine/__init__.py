@@ -75,6 +75,9 @@ class World(NamedTuple):
     clocks: Clocks
     policy_seed: np.random.SeedSequence   # draws a policy makes (keyper uptime, history)
     crypto_seed: np.random.SeedSequence   # keys, salts: never shift any other draw
+    leader: np.ndarray                    # (n_slots,) sequencer leading each slot, -1 if none
+    never_included: int = 0               # transactions whose slot and every later one was missed
+    missed_slots: int = 0                 # slots whose leader was offline
 
 
 def seed_sequence(seed) -> np.random.SeedSequence:
@@ -100,7 +103,7 @@ def prepare(scn, seed, flow=None) -> World:
     # spawn from a copy: spawning advances a SeedSequence, and the caller's object must
     # give the same run every time it is passed in
     ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
-    children = ss.spawn(6)
+    children = ss.spawn(7)
     r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in children[:4])
     df = generate(scn, r_flow) if flow is None else read_flow(flow, scn, r_flow)
     horizon = max(scn.duration, float(df["t_seq"].max()) if len(df) else 0.0)
@@ -149,7 +152,24 @@ def prepare(scn, seed, flow=None) -> World:
                                for s in scn.searchers], bool).reshape(-1, 5))
     reserves0 = np.array([[p.reserve_x, p.reserve_y] for p in scn.pools], float)
     key = int(r_key.integers(0, 2**63 - 1))
-    return World(fl, slots, pools, srch, reserves0, key, df, clocks, children[4], children[5])
+    world = World(fl, slots, pools, srch, reserves0, key, df, clocks, children[4], children[5],
+                  np.full(n_slots, -1, np.int64))
+    if scn.sequencers:
+        world = _apply_leaders(scn, world, np.random.default_rng(children[6]))
+    return world
+
+
+def _apply_leaders(scn, world: World, rng) -> World:
+    """Draw each slot's leader; a slot whose leader is offline executes nothing and its
+    transactions wait for the next slot of their clock that is produced (or never run)."""
+    from ..sequencing.leaders import draw_leaders, next_live_slot
+    leader, online = draw_leaders(scn, world.clocks, rng)
+    slot = world.flow_table["slot"].to_numpy()
+    new = next_live_slot(world.slots.clock, online)[slot]
+    keep = new >= 0
+    world = reslot(world, np.where(keep, new, slot), keep, online)
+    return world._replace(leader=leader, never_included=int((~keep).sum()),
+                          missed_slots=int((~online).sum()))
 
 
 def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -> World:

@@ -44,6 +44,7 @@ class Result:
     slot_prices: np.ndarray = field(repr=False)   # (n_slots, n_tokens) numeraire per unit
     pool_tokens: np.ndarray = field(repr=False)   # (n_pools, 2) token index of x and y
     meta: dict = field(default_factory=dict)
+    slot_leader: np.ndarray = field(default=None, repr=False)   # (n_slots,) -1: no leader set
 
     # ------------------------------------------------------------------ tables
     @functools.cached_property
@@ -131,6 +132,25 @@ class Result:
         return out
 
     # ------------------------------------------------------------------ summary
+    def _censored_share(self, users) -> float:
+        """Share of user transactions included later than ``censorship_bound`` after
+        submission, or never (their slot and every later one missed or undecryptable)."""
+        never = (self.meta.get("sequencing", {}).get("never_included_tx", 0)
+                 + self.meta.get("policy_info", {}).get("never_decrypted_tx", 0))
+        late = int((users["inclusion_delay"] > self.scenario.censorship_bound).sum())
+        total = len(users) + never
+        return (late + never) / total if total else np.nan
+
+    def _hhi_sequencers(self, f) -> float:
+        """HHI of the sequencer set members' revenue (gas, fees, bids, bonds of the slots
+        they led); NaN without a sequencer set."""
+        if self.slot_leader is None or not (self.slot_leader >= 0).any():
+            return np.nan
+        paid = (f["gas"] + f["fee_paid"]).to_numpy()
+        rev = np.bincount(self.slot_leader[f["slot"].to_numpy()], weights=paid,
+                          minlength=len(self.scenario.sequencers))
+        return hhi(rev)
+
     def summary(self) -> pd.DataFrame:
         """One row: MEV by strategy and recipient, user costs, LP outcome, distribution.
 
@@ -192,6 +212,11 @@ class Result:
             # not in the delay figures above: still encrypted when the run ends
             "never_decrypted_tx": int(self.meta.get("policy_info", {})
                                       .get("never_decrypted_tx", 0)),
+            "missed_slots": int(self.meta.get("sequencing", {}).get("missed_slots", 0)),
+            "never_included_tx": int(self.meta.get("sequencing", {})
+                                     .get("never_included_tx", 0)),
+            "censored_share": self._censored_share(users),
+            "hhi_sequencers": self._hhi_sequencers(f),
             "lp_fees": lp_fees, "lp_lvr": lvr, "lp_user_markout": markout,
             "lp_sandwich_markout": sw_markout, "lp_net": lp_fees - lvr + markout + sw_markout,
             # Milionis et al.'s loss versus rebalancing of the pool as a whole: its trading

@@ -76,12 +76,16 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
         scn.router_inventory)
     policy_info.update(pol.audit(scn, world, fills))
     t2 = time.perf_counter()
+    sequencing = {"missed_slots": world.missed_slots, "never_included_tx": world.never_included,
+                  "leader_selection": scn.leader_selection if scn.sequencers else None}
     meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "policy": pol.name,
+            "sequencing": sequencing,
             "seed": seed if not isinstance(seed, np.random.SeedSequence) else seed.entropy,
             "versions": versions(), "replayed": flow is not None, "searcher": scn.searcher,
             "router": router_stats, "policy_info": policy_info, "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
     return Result(scn, pol.name, meta["seed"], fills, ext, world.flow_table, reserves,
-                  world.reserves0, world.slots.price, world.pools.tok, meta)
+                  world.reserves0, world.slots.price, world.pools.tok, meta,
+                  slot_leader=world.leader)
 
 
 def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flow=None,

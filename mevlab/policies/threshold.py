@@ -19,6 +19,7 @@ import numpy as np
 from ..crypto import combine_key, deal_key, decode_tx, decrypt, encode_tx, encrypt
 from ..crypto.payload import TX_FIELDS
 from ..crypto.threshold import DecryptionError
+from ..sequencing.leaders import next_live_slot
 from .base import Policy, register
 from .nb import FCFS, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC, PRIORITY, SPEC_LEAK
 
@@ -57,6 +58,8 @@ class Threshold(Policy):
         else:
             live = online.sum(axis=1) >= th.threshold
             sees = th.colluding >= th.threshold
+        # a slot whose leader missed it executes nothing either
+        live = live & world.slots.live
         slot = world.flow_table["slot"].to_numpy()
         new_slot = next_live_slot(world.slots.clock, live)[slot]
         keep = new_slot >= 0
@@ -88,19 +91,6 @@ def _colluder(scn) -> int:
         if "sandwich" in s.strategies:
             return i
     return 0
-
-
-def next_live_slot(clock: np.ndarray, live: np.ndarray) -> np.ndarray:
-    """For every slot, the first live slot of the same clock at or after it (-1: none)."""
-    out = np.full(len(clock), -1, np.int64)
-    for c in np.unique(clock):
-        idx = np.flatnonzero(clock == c)
-        nxt = -1
-        for s in idx[::-1]:
-            if live[s]:
-                nxt = s
-            out[s] = nxt
-    return out
 
 
 def encrypt_and_decrypt(world, online, th):
