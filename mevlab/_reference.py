@@ -255,7 +255,7 @@ def uniform(key, a, b):
     return (float(z >> 11) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
+def contest(searchers, col, gross, gas_total, race, deadline, key, opp, fav=-1, only_fav=False):
     """Pick the searcher that takes an opportunity (twin of ``contest_nb``).
 
     Parameters
@@ -273,6 +273,12 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
         Latest admissible arrival delay (s), in both modes.
     key, opp : int
         Jitter draw key and opportunity id.
+    fav : int
+        Searcher the leader colludes with (-1: none): placed whatever its arrival, and
+        the winner if it wants the opportunity (free in a race, at the best rival's
+        valuation in an auction).
+    only_fav : bool
+        Only ``fav`` saw the opportunity.
 
     Returns
     -------
@@ -287,8 +293,12 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
     best_u = math.inf
     top = -math.inf
     second = 0.0
+    rival = 0.0
+    fav_in = False
     n = 0
     for i in range(len(searchers.latency)):
+        if only_fav and i != fav:
+            continue
         if not searchers.enabled[i][col]:
             continue
         value = gross - gas_total - searchers.cost[i]
@@ -296,9 +306,13 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
             continue
         u = uniform(key, opp, i)
         t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
-        if t >= deadline:
+        if t >= deadline and i != fav:
             continue
         n += 1
+        if i == fav:
+            fav_in = True
+        else:
+            rival = max(rival, value)
         if race:
             # first arrival wins; exact ties (no jitter) go to the smaller draw
             if t < best_t or (t == best_t and u < best_u):
@@ -314,6 +328,8 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp):
                 best = i
             else:
                 second = max(second, value)
+    if fav_in:
+        return fav, 0.0 if race else rival, n
     bid = 0.0 if race else second
     return best, bid, n
 
@@ -479,6 +495,10 @@ def run(world, policy_id, params):
         pos = 0
         for pl in clock_pools:
             pre[pl] = list(reserves[pl])
+        # a colluding leader leaks to its searcher and orders for it (not under sealed policies)
+        fav = -1 if (next_backrun or batch) else slots.favoured[s]
+        only = not public
+        sight = public or fav >= 0
 
         if batch:       # one uniform price per pool: no order, no top-of-slot race
             for pl in clock_pools:
@@ -522,7 +542,8 @@ def run(world, policy_id, params):
             if d < 0:
                 continue
             opp = 3 * n_tx + s * n_pools + pl
-            w, bid, nc = contest(searchers, COL_ARB, profit * py, gas, race, window, key, opp)
+            w, bid, nc = contest(searchers, COL_ARB, profit * py, gas, race, window, key, opp,
+                                 fav)
             if w < 0:
                 continue
             out = _swap(reserves, pl, d, a, fee)
@@ -637,7 +658,7 @@ def run(world, policy_id, params):
             mev_out = math.nan
             executed = False
 
-            if public:
+            if sight:
                 rin = reserves[pl][i_in]
                 rout = reserves[pl][i_out]
                 # shrunk so that rounding never pushes the victim below its limit
@@ -652,7 +673,7 @@ def run(world, policy_id, params):
                     if race:   # a front-run must also beat its victim
                         deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
                     w, bid, nc = contest(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
-                                         deadline, key, 3 * j)
+                                         deadline, key, 3 * j, fav, only)
                     if w >= 0 and ov >= limit:
                         mev_out = amount_out(a, rin, rout, fee)
                         pos, _ = sandwich_legs(pl, d, d, j, a, af, limit, standalone, mev_out, w,
@@ -706,11 +727,11 @@ def run(world, policy_id, params):
                 backrun_due[pl] = (j, px, py)
 
             # back-run: arbitrage away the displacement the user trade left
-            if public:
+            if sight:
                 db, ab, _, pb = optimal_arb(reserves[pl][0], reserves[pl][1], p, fee)
                 if db >= 0:
                     w, bid, nc = contest(searchers, COL_BACKRUN, pb * py, gas, race,
-                                         t_close - flow.t_pub[j], key, 3 * j + 1)
+                                         t_close - flow.t_pub[j], key, 3 * j + 1, fav, only)
                     if w >= 0:
                         ob = _swap(reserves, pl, db, ab, fee)
                         fills.append(_fill(s, rollup, pl, pos, SEARCHER, ST_BACKRUN, EXECUTED,

@@ -297,11 +297,14 @@ class ThresholdSpec(_Spec):
 
 @dataclass(frozen=True)
 class SequencerSpec(_Spec):
-    """A member of the sequencer set: its stake and how often it misses its slot."""
+    """A member of the sequencer set: its stake, how often it misses its slot, and whether it
+    colludes with a searcher (leaks what it sees to it and orders for it)."""
     name: str = text(nonempty=True)
     stake: float = num(1.0, 0.0, 1e15, lo_open=True, unit="relative weight in stake-weighted "
                        "leader selection")
     offline_prob: float = num(0.0, 0.0, 1.0, unit="probability it misses a slot it leads")
+    behaviour: str = choice("honest", ("honest", "colluding"))
+    searcher: str = text("")   # the searcher a colluding member works for ("": first sandwicher)
 
 
 @dataclass(frozen=True)
@@ -370,6 +373,11 @@ class Scenario(_Spec):
             if pl.quote not in ("", *quotes):
                 p.append((f"pools[{i}].quote", f"got {pl.quote!r}; expected one of {quotes} "
                                                "(empty: the numeraire)"))
+        snames = [x.name for x in self.searchers]
+        for i, q in enumerate(self.sequencers):
+            if q.searcher and q.searcher not in snames:
+                p.append((f"sequencers[{i}].searcher", f"got {q.searcher!r}; expected one of "
+                                                       f"{snames} (or empty)"))
         pooled = {pl.rollup for pl in self.pools}
         for i, r in enumerate(self.rollups):
             if r.name not in pooled and self.users.rate > 0:

@@ -45,6 +45,7 @@ class Slots(NamedTuple):
     t_close: np.ndarray  # (n_slots,) s
     price: np.ndarray    # (n_slots, n_tokens) numeraire per unit at the slot's open; column 0 = 1
     live: np.ndarray     # (n_slots,) bool: the slot executes (threshold: its key was released)
+    favoured: np.ndarray  # (n_slots,) searcher the slot's leader colludes with, -1 if none
 
 
 class Pools(NamedTuple):
@@ -132,7 +133,8 @@ def prepare(scn, seed, flow=None) -> World:
               col("priority_fee", np.float64), col("informed", np.bool_),
               col("tie_u", np.float64))
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_open,
-                  clocks.slot_t_close, prices, np.ones(n_slots, np.bool_))
+                  clocks.slot_t_close, prices, np.ones(n_slots, np.bool_),
+                  np.full(n_slots, -1, np.int64))
 
     rnames = [r.name for r in scn.rollups]
     p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)
@@ -168,7 +170,14 @@ def _apply_leaders(scn, world: World, rng) -> World:
     new = next_live_slot(world.slots.clock, online)[slot]
     keep = new >= 0
     world = reslot(world, np.where(keep, new, slot), keep, online)
-    return world._replace(leader=leader, never_included=int((~keep).sum()),
+    # the searcher each colluding member works for
+    names = [x.name for x in scn.searchers]
+    first = next((i for i, x in enumerate(scn.searchers) if "sandwich" in x.strategies), 0)
+    works_for = np.array([-1 if q.behaviour != "colluding" or not names
+                          else (names.index(q.searcher) if q.searcher else first)
+                          for q in scn.sequencers], np.int64)
+    slots = world.slots._replace(favoured=works_for[leader])
+    return world._replace(slots=slots, leader=leader, never_included=int((~keep).sum()),
                           missed_slots=int((~online).sum()))
 
 

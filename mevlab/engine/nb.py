@@ -75,7 +75,7 @@ def uniform_nb(key, a, b):
 
 
 @njit(cache=True)
-def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
+def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp, fav, only_fav):
     """Pick the searcher that takes an opportunity.
 
     Parameters
@@ -96,6 +96,13 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
         victim). A searcher's delay is its latency plus an exponential jitter.
     key, opp : int
         Seed and opportunity id for the per-searcher jitter draws.
+    fav : int
+        Searcher the slot's leader colludes with (-1: none). The leader places
+        its trade whatever its arrival, and it wins if it wants the
+        opportunity: for nothing in a race, at the best rival's valuation in an
+        auction.
+    only_fav : bool
+        Only ``fav`` saw the opportunity (the leader leaked it).
 
     Returns
     -------
@@ -112,8 +119,12 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
     best_u = math.inf
     top = -math.inf
     second = 0.0
+    rival = 0.0
+    fav_in = False
     n = 0
     for i in range(ns):
+        if only_fav and i != fav:
+            continue
         if not searchers.enabled[i, col]:
             continue
         v = gross - gas_total - searchers.cost[i]
@@ -121,9 +132,13 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
             continue
         u = uniform_nb(key, opp, i)
         t = searchers.latency[i] - searchers.jitter[i] * math.log(u)
-        if t >= deadline:
+        if t >= deadline and i != fav:
             continue
         n += 1
+        if i == fav:
+            fav_in = True
+        else:
+            rival = max(rival, v)
         if race:
             # first arrival wins; exact ties (no jitter) go to the smaller draw
             if t < best_t or (t == best_t and u < best_u):
@@ -139,6 +154,8 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp):
                 best = i
             else:
                 second = max(second, v)
+    if fav_in:
+        return fav, 0.0 if race else rival, n
     bid = 0.0 if race else second
     return best, bid, n
 
@@ -423,6 +440,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     for s in range(s_lo, s_hi):
         if not slots.live[s]:
             continue
+        # a colluding leader leaks what it sees to its searcher and orders for it, as far as
+        # the policy lets it: it sees no contents under sealed policies
+        fav = -1 if (next_backrun or batch) else slots.favoured[s]
+        only = not public
+        sight = public or fav >= 0
         c = slots.clock[s]
         t_close = slots.t_close[s]
         window = t_close - slots.t_open[s]   # searchers see the slot's price at its open
@@ -480,7 +502,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 if db < 0:
                     continue
                 w, bid, nc = contest_nb(searchers, COL_NEXT_BACKRUN, pb * pyo, gas, race, window,
-                                        key, 3 * j + 2)
+                                        key, 3 * j + 2, -1, False)
                 if w < 0:
                     continue
                 if k >= cap_f or e >= cap_e:
@@ -522,7 +544,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             w = -1
             if n_legs > 0:
                 w, bid, nc = contest_nb(searchers, COL_ARB, plan_gross, gas_total, race,
-                                        window, key, 3 * n_tx + s * n_pools)
+                                        window, key, 3 * n_tx + s * n_pools, fav, False)
             if w >= 0:
                 if k + n_local > cap_f or e + n_local > cap_e:
                     return -1, -1
@@ -581,7 +603,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 continue
             opp = 3 * n_tx + s * n_pools + pl
             w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, window, key,
-                                    opp)
+                                    opp, fav, False)
             if w < 0:
                 continue
             if k >= cap_f or e >= cap_e:
@@ -617,7 +639,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 if sp_com[pl] == 0:
                     continue
                 opp = 3 * n_tx + (n_slots + s) * n_pools + pl
-                w, _, nc = contest_nb(searchers, COL_BLIND, ev, 0.0, True, window, key, opp)
+                w, _, nc = contest_nb(searchers, COL_BLIND, ev, 0.0, True, window, key, opp, -1,
+                                      False)
                 if w < 0:
                     sp_com[pl] = 0
                     continue
@@ -681,7 +704,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             mev_out = np.nan
             executed = False
             # sandwich, by a searcher who can read the transaction before ordering
-            if public:
+            if sight:
                 rin = reserves[pl, i_in]
                 rout = reserves[pl, i_out]
                 amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
@@ -695,7 +718,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     if race:   # a front-run must also beat its victim
                         deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
                     w, bid, nc = contest_nb(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
-                                            deadline, key, 3 * j)
+                                            deadline, key, 3 * j, fav, only)
                     if w >= 0 and ov >= mo:
                         mev_out = amount_out_nb(a, rin, rout, fee)
                         k, e, pos, _ = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d,
@@ -718,7 +741,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     w, bid, nc = contest_nb(searchers, COL_BLIND,
                                             params[N_PARAMS + 2 * n_pools + 2 * pl + dl], 0.0,
                                             race, deadline, key,
-                                            3 * n_tx + 2 * n_slots * n_pools + j)
+                                            3 * n_tx + 2 * n_slots * n_pools + j, -1, False)
                     if w >= 0:
                         mev_out = amount_out_nb(a, reserves[pl, i_in], reserves[pl, i_out], fee)
                         k, e, pos, st = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos,
@@ -759,11 +782,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 pending[pl, 9] = px
                 pending[pl, 10] = py
             # back-run: arbitrage the displacement the user trade left
-            if public:
+            if sight:
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
                 if db >= 0:
                     w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race, t_close - flow.t_pub[j],
-                                            key, 3 * j + 1)
+                                            key, 3 * j + 1, fav, only)
                     if w >= 0:
                         ob = swap_nb(reserves, pl, db, ab, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,

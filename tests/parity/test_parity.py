@@ -118,7 +118,7 @@ def test_uniform_is_bit_identical():
 
 
 def _searchers(rng, n):
-    enabled = rng.uniform(size=(n, 3)) < 0.8
+    enabled = rng.uniform(size=(n, 5)) < 0.8
     # a few cost levels so that bid valuations tie
     return engine.Searchers(rng.uniform(0.0, 0.5, n), rng.uniform(0.0, 0.2, n),
                             rng.choice([0.0, 0.5, 1.0], n), enabled)
@@ -130,9 +130,12 @@ def test_contest_matches_twin(race):
     for case in range(300):
         s = _searchers(rng, int(rng.integers(0, 8)))
         s_ref = engine.Searchers(*(x.tolist() for x in s))
+        n_s = len(s.latency)
+        # a colluding leader's searcher now and then, sometimes the only one to see it
+        fav = int(rng.integers(-1, n_s)) if n_s and rng.uniform() < 0.4 else -1
         args = (int(rng.integers(0, 3)), float(rng.uniform(0.0, 5.0)), float(rng.uniform(0, 2)),
                 race, float(rng.uniform(0.0, 1.0)) if race else math.inf,
-                int(rng.integers(0, 2**62)), case)
+                int(rng.integers(0, 2**62)), case, fav, bool(fav >= 0 and rng.uniform() < 0.5))
         w, bid, n = contest_nb(s, *args)
         w_ref, bid_ref, n_ref = ref.contest(s_ref, *args)
         assert (w, n) == (w_ref, n_ref), args
@@ -198,6 +201,12 @@ ENGINE_CASES = {
     "threshold-leak-fee": ("threshold", {"threshold": {"metadata": "pool_direction",
                                                        "order_by": "fee"},
                                          "users": {"size_median": 30000.0}}),
+    "fcfs-private-colluding-leaders": (
+        "fcfs-private", {"sequencers": [{"name": "a", "behaviour": "colluding", "stake": 2.0},
+                                        {"name": "b", "offline_prob": 0.2}],
+                         "leader_selection": "stake_weighted"}),
+    "priority-colluding-leaders": (
+        "priority", {"sequencers": [{"name": "a", "behaviour": "colluding"}, {"name": "b"}]}),
     "batch_auction": ("batch_auction", {}),
     "batch_auction-fm": ("batch_auction-fm", {}),
 }
@@ -232,6 +241,8 @@ def test_engine_matches_twin(scenario, worlds, case, seed):
         assert np.any(fills["strategy"] == ref.ST_BACKRUN)
     if case == "threshold-collusion-downtime":
         assert not world.slots.live.all()
+    if "colluding" in case:
+        assert (world.slots.favoured >= 0).any() and np.any(fills["strategy"] == ref.ST_FRONT)
     if case.startswith("batch"):
         assert np.any(fills["strategy"] == ref.ST_ARB) and not np.any(fills["strategy"] == ref.ST_FRONT)
 
