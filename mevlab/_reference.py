@@ -274,9 +274,9 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp, fav=-1, 
     key, opp : int
         Jitter draw key and opportunity id.
     fav : int
-        Searcher the leader colludes with (-1: none): placed whatever its arrival, and
-        the winner if it wants the opportunity (free in a race, at the best rival's
-        valuation in an auction).
+        Searcher the leader colludes with (-1: none): placed whatever its arrival; the
+        winner in a race whenever it wants it, in an auction whenever it values it at
+        least as much as the best rival (paying that rival's valuation).
     only_fav : bool
         Only ``fav`` saw the opportunity.
 
@@ -295,6 +295,7 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp, fav=-1, 
     second = 0.0
     rival = 0.0
     fav_in = False
+    fav_v = 0.0
     n = 0
     for i in range(len(searchers.latency)):
         if only_fav and i != fav:
@@ -311,6 +312,7 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp, fav=-1, 
         n += 1
         if i == fav:
             fav_in = True
+            fav_v = value
         else:
             rival = max(rival, value)
         if race:
@@ -328,7 +330,9 @@ def contest(searchers, col, gross, gas_total, race, deadline, key, opp, fav=-1, 
                 best = i
             else:
                 second = max(second, value)
-    if fav_in:
+    # in a race the leader's ordering is enough; in an auction its searcher still has to
+    # outbid the best rival, and pays that rival's valuation
+    if fav_in and (race or fav_v >= rival):
         return fav, 0.0 if race else rival, n
     bid = 0.0 if race else second
     return best, bid, n

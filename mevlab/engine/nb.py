@@ -98,9 +98,9 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp, fav, 
         Seed and opportunity id for the per-searcher jitter draws.
     fav : int
         Searcher the slot's leader colludes with (-1: none). The leader places
-        its trade whatever its arrival, and it wins if it wants the
-        opportunity: for nothing in a race, at the best rival's valuation in an
-        auction.
+        its trade whatever its arrival; in a race it wins whenever it wants the
+        opportunity, in an auction whenever it values it at least as much as
+        the best rival, whose valuation it pays.
     only_fav : bool
         Only ``fav`` saw the opportunity (the leader leaked it).
 
@@ -121,6 +121,7 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp, fav, 
     second = 0.0
     rival = 0.0
     fav_in = False
+    fav_v = 0.0
     n = 0
     for i in range(ns):
         if only_fav and i != fav:
@@ -137,6 +138,7 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp, fav, 
         n += 1
         if i == fav:
             fav_in = True
+            fav_v = v
         else:
             rival = max(rival, v)
         if race:
@@ -154,7 +156,9 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp, fav, 
                 best = i
             else:
                 second = max(second, v)
-    if fav_in:
+    # in a race the leader's ordering is enough; in an auction its searcher still has to
+    # outbid the best rival, and pays that rival's valuation
+    if fav_in and (race or fav_v >= rival):
         return fav, 0.0 if race else rival, n
     bid = 0.0 if race else second
     return best, bid, n

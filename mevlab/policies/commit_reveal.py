@@ -133,8 +133,9 @@ def commit_and_reveal(world):
         for j in txs:
             # each user commits to its own transaction at its arrival
             fields = tx_fields(*(getattr(fl, c)[j] for c in TX_FIELDS))
+            # a transaction that waited through missed slots commits again when its slot opens
             book.commit(commitment(j + 1, 0, types, [int(s), *fields], salts[32 * j:32 * j + 32]),
-                        j + 1, float(fl.t_seq[j]))
+                        j + 1, max(float(fl.t_seq[j]), float(sl.t_open[s])))
         for j in txs:
             # ... and reveals it as an ABI-encoded message, which the sequencer decodes
             # and checks against the commitment

@@ -58,6 +58,7 @@ class Threshold(Policy):
         else:
             live = online.sum(axis=1) >= th.threshold
             sees = th.colluding >= th.threshold
+        keyper_live = live
         # a slot whose leader missed it executes nothing either
         live = live & world.slots.live
         slot = world.flow_table["slot"].to_numpy()
@@ -75,8 +76,9 @@ class Threshold(Policy):
         params[P_PUBLIC] = 1.0 if sees else 0.0
         info = {"keypers": th.keypers, "threshold": th.threshold, "uptime": th.uptime,
                 "colluding": th.colluding, "colluder_reads_plaintext": bool(sees),
-                "undecryptable_slots": int((~live).sum()),
-                "undecryptable": np.flatnonzero(~live).tolist(),
+                # keyper downtime only; slots whose leader missed them are missed_slots
+                "undecryptable_slots": int((~keyper_live).sum()),
+                "undecryptable": np.flatnonzero(~keyper_live).tolist(),
                 "delayed_tx": int(np.sum(keep & (new_slot != slot))),
                 "never_decrypted_tx": int((~keep).sum()), "crypto": scn.crypto}
         if th.metadata == "pool_direction":

@@ -78,13 +78,45 @@ def test_extracted_mev_rises_with_the_colluding_leader_fraction(preset, policy):
 
 
 def test_sealed_policies_give_a_colluding_leader_nothing_to_leak(small):
-    # the leader sees commitments or ciphertexts only: no sandwich appears
-    members = [dict(name="a", behaviour="colluding")]
-    for policy in ("commit_reveal", "threshold"):
-        scn = dataclasses.replace(small, sequencers=members,
-                                  commit_reveal={"speculative": False})
-        r = ml.simulate(scn, policy, 0)
-        assert r.summary()["mev_sandwich"].iloc[0] == 0.0
+    # the leader sees commitments or ciphertexts only: the run is the same as with an
+    # honest leader, fill for fill
+    for policy in ("commit_reveal", "threshold", "batch_auction"):
+        runs = [ml.simulate(dataclasses.replace(small, sequencers=[dict(name="a",
+                                                                        behaviour=b)]),
+                            policy, 0) for b in ("honest", "colluding")]
+        assert runs[0].raw_fills.tobytes() == runs[1].raw_fills.tobytes(), policy
+    # while under fcfs-private the same leader changes the run
+    runs = [ml.simulate(dataclasses.replace(small, sequencers=[dict(name="a", behaviour=b)]),
+                        "fcfs-private", 0) for b in ("honest", "colluding")]
+    assert runs[0].raw_fills.tobytes() != runs[1].raw_fills.tobytes()
+
+
+def test_in_an_auction_the_colluder_still_has_to_outbid(preset):
+    # the leader works for a costlier searcher: under priority it may not win at a loss
+    scn = dataclasses.replace(preset, duration=300.0,
+                              sequencers=[dict(name="a", behaviour="colluding", searcher="medium")])
+    e = ml.simulate(scn, "priority", 0).extractions
+    slow = e[e["searcher"] == "medium"]
+    cost = {s.name: s.cost for s in preset.searchers}["medium"]
+    assert len(slow) > 0 and (slow["net"] - cost >= -1e-9).all()
+
+
+def test_missed_slots_censor_and_combine_with_keyper_downtime(preset):
+    scn = dataclasses.replace(preset, duration=300.0, censorship_bound=3.0,
+                              sequencers=[dict(name="a", offline_prob=0.6)],
+                              threshold={"uptime": 0.7})
+    r = ml.simulate(scn, "threshold", 1)
+    s = r.summary().iloc[0]
+    assert s["missed_slots"] > 0 and s["undecryptable_slots"] > 0
+    assert 0 < s["censored_share"] < 1
+    users = r.fills[r.fills["sender_kind"] == "user"]
+    late = (users["inclusion_delay"] > 3.0).sum()
+    never = s["never_included_tx"] + s["never_decrypted_tx"]
+    assert s["censored_share"] == pytest.approx((late + never) / (len(users) + never))
+    # commitments of transactions that waited are made when their slot opens
+    full = ml.simulate(dataclasses.replace(scn, crypto="full"), "commit_reveal", 1)
+    fast = ml.simulate(scn, "commit_reveal", 1)
+    assert full.raw_fills.tobytes() == fast.raw_fills.tobytes()
 
 
 def test_a_colluding_member_must_name_a_known_searcher(preset):
