@@ -903,7 +903,6 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
 
     Returns ``(k, e, pos)``, or ``(-1, -1, -1)`` if a buffer is too small.
     """
-    c = slots.clock[s]
     lo = slots.ptr[s]
     hi = slots.ptr[s + 1]
     t_close = slots.t_close[s]
