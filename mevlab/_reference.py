@@ -501,17 +501,20 @@ def run(world, policy_id, params):
             pre[pl] = list(reserves[pl])
         # a colluding leader leaks to its searcher and orders for it (not under sealed policies)
         fav = -1 if (next_backrun or batch) else slots.favoured[s]
+        forced = slots.forced[s]      # forced transactions only: no sequencer, no searchers
+        if forced:
+            fav = -1
         only = not public
-        sight = public or fav >= 0
+        sight = (public or fav >= 0) and not forced
 
         if batch:       # one uniform price per pool: no order, no top-of-slot race
             for pl in clock_pools:
                 pos = settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm,
-                                   fills, extractions, pos)
+                                   fills, extractions, pos, forced)
             continue
 
         # 0. back-runs of the previous slot's revealed trades, at that slot's price
-        if next_backrun:
+        if next_backrun and not forced:
             for pl in clock_pools:
                 if pl not in backrun_due:
                     continue
@@ -536,7 +539,7 @@ def run(world, policy_id, params):
                 pos += 1
 
         # 1. top-of-slot CEX-DEX arbitrage, one winner per pool
-        for pl in clock_pools:
+        for pl in ([] if forced else clock_pools):
             px = slots.price[s][pools.tok[pl][0]]
             py = slots.price[s][pools.tok[pl][1]]
             fee = pools.fee[pl]
@@ -569,7 +572,7 @@ def run(world, policy_id, params):
         if spec == SPEC_COMMIT:
             for pl in clock_pools:
                 committed = [d for d in (0, 1) if frac(pl, d) > 0.0]
-                if not committed:
+                if not committed or forced:
                     continue
                 opp = 3 * n_tx + (n_slots + s) * n_pools + pl
                 w, _, nc = contest(searchers, COL_BLIND, sum(worth(pl, d) for d in committed),
@@ -685,7 +688,7 @@ def run(world, policy_id, params):
                         executed = True
 
             # blind sandwich around a victim whose pool and side leaked
-            if spec == SPEC_LEAK and not executed:
+            if spec == SPEC_LEAK and not executed and not forced:
                 dl = flow.direction[j]     # the side submitted, which is what leaks
                 af = frac(pl, dl) * reserves[pl][dl]
                 if af > 0.0:
@@ -1013,7 +1016,7 @@ def batch_arb(x, y, fee, fm, amount, lim, sellers, buyers, n_arb, P):
 
 
 def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, fills,
-                 extractions, pos):
+                 extractions, pos, no_searchers=False):
     """Twin of ``engine.nb._settle_batch_nb``: one pool's batch in slot ``s``; returns ``pos``."""
     lo, hi = slots.ptr[s], slots.ptr[s + 1]
     t_close = slots.t_close[s]
@@ -1033,7 +1036,8 @@ def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, f
         users[2].append(limit)
         terms.append((j, q0))
     opp = 3 * len(flow.t_seq) + s * len(reserves) + pl
-    arbs = [i for i in range(len(searchers.latency)) if searchers.enabled[i][COL_ARB]
+    arbs = [i for i in range(0 if no_searchers else len(searchers.latency))
+            if searchers.enabled[i][COL_ARB]
             and searchers.latency[i] - searchers.jitter[i] * math.log(uniform(key, opp, i))
             < window]
     lim, sellers, buyers = batch_sort(*users)

@@ -347,6 +347,9 @@ class Scenario(_Spec):
     leader_selection: str = choice("round_robin", ("round_robin", "stake_weighted"))
     censorship_bound: float = num(10.0, 0.0, 1e6, unit="s of inclusion delay beyond which a "
                                   "transaction counts as censored")
+    forced_inclusion_delay: float = num(math.inf, 0.0, None, unit="s a transaction waits through "
+                                        "missed slots before it is included regardless "
+                                        "(inf: never)", allow_inf=True)
 
     def _check(self):
         p = []

@@ -46,6 +46,7 @@ class Slots(NamedTuple):
     price: np.ndarray    # (n_slots, n_tokens) numeraire per unit at the slot's open; column 0 = 1
     live: np.ndarray     # (n_slots,) bool: the slot executes (threshold: its key was released)
     favoured: np.ndarray  # (n_slots,) searcher the slot's leader colludes with, -1 if none
+    forced: np.ndarray    # (n_slots,) bool: a missed slot carrying only forced transactions
 
 
 class Pools(NamedTuple):
@@ -134,7 +135,7 @@ def prepare(scn, seed, flow=None) -> World:
               col("tie_u", np.float64))
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_open,
                   clocks.slot_t_close, prices, np.ones(n_slots, np.bool_),
-                  np.full(n_slots, -1, np.int64))
+                  np.full(n_slots, -1, np.int64), np.zeros(n_slots, np.bool_))
 
     rnames = [r.name for r in scn.rollups]
     p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)
@@ -168,15 +169,31 @@ def _apply_leaders(scn, world: World, rng) -> World:
     leader, online = draw_leaders(scn, world.clocks, rng)
     slot = world.flow_table["slot"].to_numpy()
     new = next_live_slot(world.slots.clock, online)[slot]
+    # forced inclusion: a transaction still waiting ``forced_inclusion_delay`` after it was
+    # submitted lands in the first slot of its clock opening then, produced or not
+    forced = np.zeros(len(online), np.bool_)
+    if np.isfinite(scn.forced_inclusion_delay):
+        clocks = world.clocks
+        c = world.slots.clock[slot]
+        t_force = world.flow_table["submit_time"].to_numpy() + scn.forced_inclusion_delay
+        k = np.ceil(t_force / clocks.period[c]).astype(np.int64)
+        ok = k < clocks.n_slots[c]
+        f_slot = np.where(ok, clocks.gid_of[clocks.offset[c] + np.minimum(k, clocks.n_slots[c] - 1)],
+                          -1)
+        # only where that comes before the next produced slot (then that slot is missed)
+        use = ~online[slot] & (f_slot >= 0) & ((new < 0) | (f_slot < new))
+        new = np.where(use, f_slot, new)
+        forced[f_slot[use]] = True
     keep = new >= 0
-    world = reslot(world, np.where(keep, new, slot), keep, online)
+    live = online | forced
+    world = reslot(world, np.where(keep, new, slot), keep, live)
     # the searcher each colluding member works for
     names = [x.name for x in scn.searchers]
     first = next((i for i, x in enumerate(scn.searchers) if "sandwich" in x.strategies), 0)
     works_for = np.array([-1 if q.behaviour != "colluding" or not names
                           else (names.index(q.searcher) if q.searcher else first)
                           for q in scn.sequencers], np.int64)
-    slots = world.slots._replace(favoured=works_for[leader])
+    slots = world.slots._replace(favoured=works_for[leader], forced=forced)
     return world._replace(slots=slots, leader=leader, never_included=int((~keep).sum()),
                           missed_slots=int((~online).sum()))
 

@@ -447,8 +447,12 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
         # a colluding leader leaks what it sees to its searcher and orders for it, as far as
         # the policy lets it: it sees no contents under sealed policies
         fav = -1 if (next_backrun or batch) else slots.favoured[s]
+        # a slot carrying only forced transactions has no sequencer and no searchers
+        forced = slots.forced[s]
+        if forced:
+            fav = -1
         only = not public
-        sight = public or fav >= 0
+        sight = (public or fav >= 0) and not forced
         c = slots.clock[s]
         t_close = slots.t_close[s]
         window = t_close - slots.t_open[s]   # searchers see the slot's price at its open
@@ -460,7 +464,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
         # 0. legs of earlier bundles sent to this rollup: each lands on its own
         for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
             pl = pools.clock_idx[q]
-            if pending[pl, 0] == 0.0:
+            if pending[pl, 0] == 0.0 or forced:
                 continue
             pending[pl, 0] = 0.0
             if k >= cap_f or e >= cap_e:
@@ -491,7 +495,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             e += 1
             pos += 1
         # 0b. back-runs of the previous slot's revealed trades, sized at that slot's price
-        if next_backrun:
+        if next_backrun and not forced:
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
                 pl = pools.clock_idx[q]
                 if pending[pl, 7] == 0.0:
@@ -527,14 +531,14 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
                 pl = pools.clock_idx[q]
                 res = _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre,
-                                       fills, ext, k, e, pos, fm, b_side, b_amt, b_mo, b_fill,
-                                       b_q0, b_j, b_arb)
+                                       fills, ext, k, e, pos, fm, forced, b_side, b_amt, b_mo,
+                                       b_fill, b_q0, b_j, b_arb)
                 if res[0] < 0:
                     return -1, -1
                 k, e, pos = res
             continue
         # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
-        router_slot = s == s_lo and math.isfinite(plan_gross)
+        router_slot = s == s_lo and math.isfinite(plan_gross) and not forced
         if router_slot:
             gas_total = 0.0
             n_legs = 0
@@ -596,7 +600,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
         # out because they move first (NaN rows of ``plan``)
         for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
             pl = pools.clock_idx[q]
-            if router_slot and not math.isnan(plan[pl, 0]):
+            if forced or (router_slot and not math.isnan(plan[pl, 0])):
                 continue
             px = slots.price[s, pools.tok[pl, 0]]
             py = slots.price[s, pools.tok[pl, 1]]
@@ -640,7 +644,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     if params[N_PARAMS + 2 * pl + d] > 0.0:
                         sp_com[pl] |= 1 << d
                         ev += params[N_PARAMS + 2 * n_pools + 2 * pl + d]
-                if sp_com[pl] == 0:
+                if sp_com[pl] == 0 or forced:
+                    sp_com[pl] = 0
                     continue
                 opp = 3 * n_tx + (n_slots + s) * n_pools + pl
                 w, _, nc = contest_nb(searchers, COL_BLIND, ev, 0.0, True, window, key, opp, -1,
@@ -735,7 +740,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         mev_out = np.nan
             # blind sandwich: pool and the submitted side leaked (an informed user may
             # still trade the other way), size and limit unknown
-            if spec == SPEC_LEAK and not executed:
+            if spec == SPEC_LEAK and not executed and not forced:
                 dl = flow.direction[j]
                 af = params[N_PARAMS + 2 * pl + dl] * reserves[pl, dl]
                 if af > 0.0:
@@ -890,7 +895,7 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, df, d, j, a, af, mo, 
 
 @njit(cache=True)
 def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, fills, ext, k, e,
-                     pos, fm, b_side, b_amt, b_mo, b_fill, b_q0, b_j, b_arb):
+                     pos, fm, no_searchers, b_side, b_amt, b_mo, b_fill, b_q0, b_j, b_arb):
     """One pool's batch in slot ``s``: every swap at one uniform clearing price.
 
     The slot's users on the pool are limit orders (their terms set at the
@@ -928,7 +933,7 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
     # arbitrageurs whose orders reach the batch before it closes
     n_arb = 0
     opp = 3 * flow.t_seq.shape[0] + s * reserves.shape[0] + pl
-    for i in range(searchers.latency.shape[0]):
+    for i in range(0 if no_searchers else searchers.latency.shape[0]):
         if not searchers.enabled[i, COL_ARB]:
             continue
         u = uniform_nb(key, opp, i)

@@ -62,7 +62,10 @@ class Threshold(Policy):
         # a slot whose leader missed it executes nothing either
         live = live & world.slots.live
         slot = world.flow_table["slot"].to_numpy()
-        new_slot = next_live_slot(world.slots.clock, live)[slot]
+        # a transaction whose slot can decrypt stays; the others wait for the next slot that
+        # can and that a sequencer produces (not one carrying only forced transactions)
+        new_slot = np.where(live[slot], slot,
+                            next_live_slot(world.slots.clock, live & ~world.slots.forced)[slot])
         keep = new_slot >= 0
         world = reslot(world, np.where(keep, new_slot, slot), keep, live)
         # in-slot back-runs and sandwiches need plaintext before ordering: only a

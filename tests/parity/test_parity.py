@@ -205,6 +205,9 @@ ENGINE_CASES = {
         "fcfs-private", {"sequencers": [{"name": "a", "behaviour": "colluding", "stake": 2.0},
                                         {"name": "b", "offline_prob": 0.2}],
                          "leader_selection": "stake_weighted"}),
+    "fcfs-forced-inclusion": (
+        "fcfs", {"sequencers": [{"name": "a", "offline_prob": 0.6, "behaviour": "colluding"}],
+                 "forced_inclusion_delay": 3.0}),
     "priority-colluding-leaders": (
         "priority", {"sequencers": [{"name": "a", "behaviour": "colluding"}, {"name": "b"}]}),
     "batch_auction": ("batch_auction", {}),
@@ -241,6 +244,8 @@ def test_engine_matches_twin(scenario, worlds, case, seed):
         assert np.any(fills["strategy"] == ref.ST_BACKRUN)
     if case == "threshold-collusion-downtime":
         assert not world.slots.live.all()
+    if case == "fcfs-forced-inclusion":
+        assert world.slots.forced.any()
     if "colluding" in case:
         assert (world.slots.favoured >= 0).any() and np.any(fills["strategy"] == ref.ST_FRONT)
     if case.startswith("batch"):

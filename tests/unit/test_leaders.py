@@ -123,3 +123,29 @@ def test_a_colluding_member_must_name_a_known_searcher(preset):
     with pytest.raises(ml.ConfigError, match=r"sequencers\[0\].searcher"):
         dataclasses.replace(preset, sequencers=[dict(name="a", behaviour="colluding",
                                                      searcher="nobody")])
+
+
+def test_forced_inclusion_bounds_the_wait_and_forced_slots_have_no_searchers(preset):
+    members = [dict(name="a", offline_prob=0.7)]
+    base = dataclasses.replace(preset, duration=300.0, sequencers=members)
+    waiting = ml.simulate(base, "fcfs", 4)
+    forced = ml.simulate(dataclasses.replace(base, forced_inclusion_delay=3.0), "fcfs", 4)
+    world = engine.prepare(dataclasses.replace(base, forced_inclusion_delay=3.0), 4)
+    f_slots = np.flatnonzero(world.slots.forced)
+    assert len(f_slots) > 5
+    f = forced.fills
+    # nobody but users trades in a slot that no sequencer produced
+    assert not ((f["sender_kind"] == "searcher") & f["slot"].isin(f_slots)).any()
+    assert (f["slot"].isin(f_slots) & (f["sender_kind"] == "user")).any()
+    # a waiting transaction lands in the slot opening at or after submission + delay, and is
+    # included when that slot closes: it waits less than the delay plus two slots
+    users = f[f["sender_kind"] == "user"]
+    wait = users["inclusion_delay"].to_numpy()
+    assert wait.max() < 3.0 + 2 * preset.slot_time
+    assert waiting.fills.loc[waiting.fills["sender_kind"] == "user", "inclusion_delay"].max() \
+        > wait.max()
+    # only transactions whose forced slot would open after the run ends stay out: the last
+    # few seconds' worth
+    never = forced.summary()["never_included_tx"].iloc[0]
+    assert never < waiting.summary()["never_included_tx"].iloc[0]
+    assert never < 4.0 * 1.5 * sum(r.activity for r in preset.rollups) * 2
