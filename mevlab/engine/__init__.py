@@ -180,7 +180,9 @@ def _apply_leaders(scn, world: World, rng) -> World:
         ok = k < clocks.n_slots[c]
         f_slot = np.where(ok, clocks.gid_of[clocks.offset[c] + np.minimum(k, clocks.n_slots[c] - 1)],
                           -1)
+        # never before the transaction's own slot (ids grow with time within a clock), and
         # only where that comes before the next produced slot (then that slot is missed)
+        f_slot = np.where(f_slot >= 0, np.maximum(f_slot, slot), -1)
         use = ~online[slot] & (f_slot >= 0) & ((new < 0) | (f_slot < new))
         new = np.where(use, f_slot, new)
         forced[f_slot[use]] = True
