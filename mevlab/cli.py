@@ -28,13 +28,18 @@ TABLE_COLUMNS = (("mev_total", "MEV", "{:,.0f}"),
                  ("delay_mean", "delay s", "{:.2f}"))
 
 
+def _scenario_args(parser):
+    """``--preset`` or ``--scenario``: which scenario a command runs."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
+    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="mevlab", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("compare", help="compare ordering policies on one scenario")
-    src = c.add_mutually_exclusive_group()
-    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
-    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+    _scenario_args(c)
     c.add_argument("--policies", default=DEFAULT_POLICIES,
                    help=f"comma-separated policy names (default: {DEFAULT_POLICIES})")
     c.add_argument("--seeds", type=int, default=4, help="number of seeds, 0..N-1 (default 4)")
@@ -53,9 +58,7 @@ def _parser():
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     k = sub.add_parser("sealed", help="commit_reveal against the bond and threshold against "
                                       "the colluding keypers: what MEV survives, who gets it")
-    src = k.add_mutually_exclusive_group()
-    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
-    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+    _scenario_args(k)
     k.add_argument("--bonds", default=",".join(f"{b:g}" for b in _default_bonds()),
                    help="comma-separated bonds per commitment, numeraire")
     k.add_argument("--seeds", type=int, default=2, help="number of seeds, 0..N-1 (default 2)")
@@ -63,9 +66,7 @@ def _parser():
     k.add_argument("--quiet", action="store_true", help="no progress bar")
     b = sub.add_parser("batch", help="batch auctions, constant product against FM-AMM, as the "
                                      "number of competing arbitrageurs grows")
-    src = b.add_mutually_exclusive_group()
-    src.add_argument("--preset", default=None, help="bundled scenario (default: superchain)")
-    src.add_argument("--scenario", type=Path, help="scenario TOML file")
+    _scenario_args(b)
     b.add_argument("--arbitrageurs", default="1,2,3,5,10,20",
                    help="comma-separated numbers of competing arbitrageurs")
     b.add_argument("--seeds", type=int, default=2, help="number of seeds, 0..N-1 (default 2)")

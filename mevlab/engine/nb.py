@@ -288,6 +288,16 @@ def _sim_swap(x, y, d, a, fee):
 
 
 @njit(cache=True)
+def _sim_users(flow, js, lo, hi, x, y, pre_x, pre_y, p, fee):
+    """Users ``js[lo:hi]`` on a pool at ``(x, y)``, each reverting below its limit."""
+    for m in range(lo, hi):
+        d, a, mo, _ = user_terms_nb(flow, js[m], x, y, pre_x, pre_y, p, fee)
+        if amount_out_nb(a, x if d == 0 else y, y if d == 0 else x, fee) >= mo:
+            x, y, _ = _sim_swap(x, y, d, a, fee)
+    return x, y
+
+
+@njit(cache=True)
 def spec_gross_nb(flow, js, n_before, x, y, pre_x, pre_y, p, fee, a0, a1):
     """Gross value of speculative sandwich legs around one pool's users in one slot.
 
@@ -303,20 +313,14 @@ def spec_gross_nb(flow, js, n_before, x, y, pre_x, pre_y, p, fee, a0, a1):
         ``(b0 - a0) * p + (b1 - a1)``: the legs' value in units of y at
         external price ``p`` (y per x).
     """
-    for m in range(n_before):
-        d, a, mo, _ = user_terms_nb(flow, js[m], x, y, pre_x, pre_y, p, fee)
-        if amount_out_nb(a, x if d == 0 else y, y if d == 0 else x, fee) >= mo:
-            x, y, _ = _sim_swap(x, y, d, a, fee)
+    x, y = _sim_users(flow, js, 0, n_before, x, y, pre_x, pre_y, p, fee)
     o0 = 0.0
     o1 = 0.0
     if a0 > 0.0:
         x, y, o0 = _sim_swap(x, y, 0, a0, fee)
     if a1 > 0.0:
         x, y, o1 = _sim_swap(x, y, 1, a1, fee)
-    for m in range(n_before, js.shape[0]):
-        d, a, mo, _ = user_terms_nb(flow, js[m], x, y, pre_x, pre_y, p, fee)
-        if amount_out_nb(a, x if d == 0 else y, y if d == 0 else x, fee) >= mo:
-            x, y, _ = _sim_swap(x, y, d, a, fee)
+    x, y = _sim_users(flow, js, n_before, js.shape[0], x, y, pre_x, pre_y, p, fee)
     b0 = 0.0
     b1 = 0.0
     if a0 > 0.0:
