@@ -393,6 +393,16 @@ class Scenario(_Spec):
         """Token names; index 0 is the numeraire, then the assets in order."""
         return [self.numeraire] + [a.name for a in self.assets]
 
+    def initial_prices(self):
+        """External price of every token at ``t = 0``, numeraire per unit (index as :attr:`tokens`)."""
+        import numpy as np
+        return np.array([1.0] + [a.price for a in self.assets])
+
+    def first_sandwicher(self) -> int:
+        """Index of the first searcher that sandwiches (0 if none): whom a colluding
+        sequencer or keyper committee works for unless told otherwise."""
+        return next((i for i, s in enumerate(self.searchers) if "sandwich" in s.strategies), 0)
+
     def pool_tokens(self) -> list[tuple[int, int]]:
         """``(x, y)`` token indices of every pool (see :attr:`tokens`)."""
         t = self.tokens

@@ -191,7 +191,7 @@ def _apply_leaders(scn, world: World, rng) -> World:
     world = reslot(world, np.where(keep, new, slot), keep, live)
     # the searcher each colluding member works for
     names = [x.name for x in scn.searchers]
-    first = next((i for i, x in enumerate(scn.searchers) if "sandwich" in x.strategies), 0)
+    first = scn.first_sandwicher()
     works_for = np.array([-1 if q.behaviour != "colluding" or not names
                           else (names.index(q.searcher) if q.searcher else first)
                           for q in scn.sequencers], np.int64)

@@ -81,7 +81,7 @@ def to_token_units(scn, df: pd.DataFrame, price_times: np.ndarray, prices: np.nd
     toks = np.array(scn.pool_tokens())[df["pool"].to_numpy()]          # (n, 2)
     tok_in = toks[np.arange(len(df)), df["direction"].to_numpy().astype(int)]
     known = np.searchsorted(price_times, df["submit_time"].to_numpy(), side="right") - 1
-    p0 = np.array([1.0] + [a.price for a in scn.assets])
+    p0 = scn.initial_prices()
     p_known = np.where(known >= 0, prices[np.maximum(known, 0), tok_in], p0[tok_in])
     df["amount_in"] = df["amount_in"].to_numpy() / p_known
     return df

@@ -71,7 +71,7 @@ class Threshold(Policy):
         # in-slot back-runs and sandwiches need plaintext before ordering: only a
         # searcher that at least t keypers leak to has it
         enabled = world.searchers.enabled.copy()
-        colluder = _colluder(scn)
+        colluder = scn.first_sandwicher()
         for col in (1, 2):
             enabled[:, col] &= sees & (np.arange(len(enabled)) == colluder)
         world = world._replace(searchers=world.searchers._replace(enabled=enabled))
@@ -88,14 +88,6 @@ class Threshold(Policy):
             frac, value = speculative_sizes(scn, world, "leak", 0.0, rng)
             params = np.concatenate([params, frac.ravel(), value.ravel()])
         return world, params, self.for_scenario(scn).policy_id, info
-
-
-def _colluder(scn) -> int:
-    """The searcher the colluding keypers leak to: the first that sandwiches."""
-    for i, s in enumerate(scn.searchers):
-        if "sandwich" in s.strategies:
-            return i
-    return 0
 
 
 def encrypt_and_decrypt(world, online, th):

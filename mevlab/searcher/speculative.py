@@ -66,7 +66,7 @@ def speculative_sizes(scn, world, mode: str, bond: float, rng: np.random.Generat
     block = np.array([scn.rollups[r].block_time for r in world.pools.rollup])
     hist = generate(dataclasses.replace(scn, duration=HISTORY_SLOTS * float(block.max())), rng)
     # sizes in token units at the initial prices
-    p0 = np.array([1.0] + [a.price for a in scn.assets])
+    p0 = scn.initial_prices()
     tok = np.asarray(world.pools.tok)
     pool = hist["pool"].to_numpy()
     d_h = hist["direction"].to_numpy().astype(np.int64)
