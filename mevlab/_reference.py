@@ -508,9 +508,24 @@ def run(world, policy_id, params):
         sight = (public or fav >= 0) and not forced
 
         if batch:       # one uniform price per pool: no order, no top-of-slot race
-            for pl in clock_pools:
-                pos = settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm,
-                                   fills, extractions, pos, forced)
+            # a bundle fills whole or is left out, and the slot is cleared again
+            left_out = set()
+            saved = (len(fills), len(extractions), pos, [list(reserves[pl]) for pl in clock_pools])
+            while True:
+                filled = {}
+                for pl in clock_pools:
+                    pos = settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre,
+                                       fm, fills, extractions, pos, forced, left_out, filled)
+                partial = {j for j in range(slots.ptr[s], slots.ptr[s + 1])
+                           if flow.twin[j] >= 0 and j not in left_out
+                           and min(filled[j], filled[flow.twin[j]]) < 1.0}
+                if not partial:
+                    break
+                left_out |= partial
+                del fills[saved[0]:], extractions[saved[1]:]
+                pos = saved[2]
+                for pl, r in zip(clock_pools, saved[3]):
+                    reserves[pl] = list(r)
             continue
 
         # 0. back-runs of the previous slot's revealed trades, at that slot's price
@@ -566,6 +581,16 @@ def run(world, policy_id, params):
         hi = slots.ptr[s + 1]
         order = order_slot(policy_id, flow.t_seq[lo:hi], flow.priority_fee[lo:hi],
                            flow.tie_u[lo:hi])
+        # a bundle's second leg settles right behind its first
+        placed = []
+        for m in order:
+            if m in placed:
+                continue
+            placed.append(m)
+            t = flow.twin[lo + m]
+            if t >= 0 and t - lo not in placed:
+                placed.append(t - lo)
+        order = placed
 
         # 2b. speculative commitments (commit-reveal) and which pairs to reveal
         specs = {}
@@ -646,8 +671,11 @@ def run(world, policy_id, params):
             return pos + 3, status
 
         # 3. sequential settlement, searcher legs adjacent to their victim
-        for m in order:
+        reverted_whole = set()
+        for i_m, m in enumerate(order):
             j = lo + m
+            if j in reverted_whole:
+                continue
             pl = flow.pool[j]
             px = slots.price[s][pools.tok[pl][0]]
             py = slots.price[s][pools.tok[pl][1]]
@@ -655,6 +683,34 @@ def run(world, policy_id, params):
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             rollup = pools.rollup[pl]
+            t = flow.twin[j]
+            if t >= 0 and i_m + 1 < len(order) and order[i_m + 1] == t - lo:
+                # first leg of a bundle: both legs go through or neither
+                for jj in (j, t):
+                    sb = specs.get(flow.pool[jj])
+                    if sb and sb["reveal"] and not sb["done"] and flow.t_seq[jj] >= sb["t"]:
+                        pb = flow.pool[jj]
+                        pos = fronts(pb, slots.price[s][pools.tok[pb][0]],
+                                     slots.price[s][pools.tok[pb][1]], pos)
+                legs = []
+                for jj in (j, t):
+                    pb = flow.pool[jj]
+                    pxb = slots.price[s][pools.tok[pb][0]]
+                    pyb = slots.price[s][pools.tok[pb][1]]
+                    terms = _user_terms(flow, jj, reserves[pb][0], reserves[pb][1], pre[pb][0],
+                                        pre[pb][1], pxb / pyb, pools.fee[pb])
+                    db, ab, limit_b, _ = terms
+                    ok = amount_out(ab, reserves[pb][db], reserves[pb][1 - db],
+                                    pools.fee[pb]) >= limit_b
+                    legs.append((jj, pb, pxb, pyb, terms, ok))
+                if not all(leg[5] for leg in legs):
+                    for jj, pb, pxb, pyb, (db, ab, limit_b, q0b), _ in legs:
+                        fills.append(_user_fill(flow, jj, s, pools.rollup[pb], pb, pos, REVERTED,
+                                                db, ab, 0.0, pxb, pyb, pools.fee[pb],
+                                                pools.gas[pb], limit_b, q0b, math.nan, t_close))
+                        pos += 1
+                    reverted_whole.add(t)
+                    continue
             sp = specs.get(pl)
             if sp and sp["reveal"] and not sp["done"] and flow.t_seq[j] >= sp["t"]:
                 pos = fronts(pl, px, py, pos)
@@ -688,7 +744,7 @@ def run(world, policy_id, params):
                         executed = True
 
             # blind sandwich around a victim whose pool and side leaked
-            if spec == SPEC_LEAK and not executed and not forced:
+            if spec == SPEC_LEAK and not executed and not forced and flow.twin[j] < 0:
                 dl = flow.direction[j]     # the side submitted, which is what leaks
                 af = frac(pl, dl) * reserves[pl][dl]
                 if af > 0.0:
@@ -1016,8 +1072,12 @@ def batch_arb(x, y, fee, fm, amount, lim, sellers, buyers, n_arb, P):
 
 
 def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, fills,
-                 extractions, pos, no_searchers=False):
-    """Twin of ``engine.nb._settle_batch_nb``: one pool's batch in slot ``s``; returns ``pos``."""
+                 extractions, pos, no_searchers=False, left_out=(), filled=None):
+    """Twin of ``engine.nb._settle_batch_nb``: one pool's batch in slot ``s``; returns ``pos``.
+
+    Users in ``left_out`` are dropped before clearing; the filled fraction of
+    every other user goes to the dict ``filled``."""
+    filled = {} if filled is None else filled
     lo, hi = slots.ptr[s], slots.ptr[s + 1]
     t_close = slots.t_close[s]
     window = t_close - slots.t_open[s]
@@ -1031,6 +1091,17 @@ def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, f
         if flow.pool[j] != pl:
             continue
         d, a, limit, q0 = _user_terms(flow, j, x, y, pre[pl][0], pre[pl][1], P, fee)
+        if j in left_out:
+            row = _user_fill(flow, j, s, rollup, pl, pos, DROPPED, d, 0.0, 0.0, px, py, fee, 0.0,
+                             0.0, 0.0, 0.0, t_close)
+            row["fee_paid"] = 0.0
+            row["amount_in"] = a
+            row["lp_fee_value"] = 0.0
+            row["lp_value"] = 0.0
+            fills.append(row)
+            filled[j] = 0.0
+            pos += 1
+            continue
         users[0].append(d)
         users[1].append(a)
         users[2].append(limit)
@@ -1086,6 +1157,7 @@ def settle_batch(flow, slots, pools, searchers, s, pl, key, reserves, pre, fm, f
         side_in[sides[m]] += a_in
         if m < n_u:
             j, q0 = terms[m]
+            filled[j] = fill[m]
             if fill[m] != 1.0:     # the stand-alone output of the part filled
                 q0 = amount_out(a_in, pre[pl][sides[m]], pre[pl][1 - sides[m]], fee)
             status = EXECUTED if fill[m] > 0.0 else DROPPED

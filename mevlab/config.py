@@ -225,6 +225,8 @@ class UserFlowSpec(_Spec):
     tolerance_weights: tuple = field(default=(0.2, 0.4, 0.3, 0.1))
     informed_share: float = num(0.2, 0.0, 1.0, unit="fraction")
     priority_fee: float = num(0.01, 0.0, 1e6, unit="numeraire, mean of an exponential")
+    cross_share: float = num(0.0, 0.0, 1.0, unit="fraction of user actions that are cross-rollup "
+                             "intents (sell on one rollup, buy on another)")
 
     def _check(self):
         p = []
@@ -350,6 +352,8 @@ class Scenario(_Spec):
     forced_inclusion_delay: float = num(math.inf, 0.0, None, unit="s a transaction waits through "
                                         "missed slots before it is included regardless "
                                         "(inf: never)", allow_inf=True)
+    leg_failure: float = num(0.0, 0.0, 1.0, unit="probability that a searcher's leg sent to "
+                             "another rollup (isolated, non-atomic) fails to land")
 
     def _check(self):
         p = []
@@ -381,6 +385,9 @@ class Scenario(_Spec):
             if q.searcher and q.searcher not in snames:
                 p.append((f"sequencers[{i}].searcher", f"got {q.searcher!r}; expected one of "
                                                        f"{snames} (or empty)"))
+        if self.users.cross_share > 0 and not p and not self.cross_routes():
+            p.append(("users.cross_share", f"got {self.users.cross_share}; cross-rollup intents "
+                      "need one pair with pools on two rollups (expected 0 here)"))
         pooled = {pl.rollup for pl in self.pools}
         for i, r in enumerate(self.rollups):
             if r.name not in pooled and self.users.rate > 0:
@@ -402,6 +409,13 @@ class Scenario(_Spec):
         """Index of the first searcher that sandwiches (0 if none): whom a colluding
         sequencer or keyper committee works for unless told otherwise."""
         return next((i for i, s in enumerate(self.searchers) if "sandwich" in s.strategies), 0)
+
+    def cross_routes(self) -> list[tuple[int, int]]:
+        """``(pool on one rollup, pool of the same pair on another)`` index pairs, both ways:
+        where a cross-rollup intent can sell on the first and buy on the second."""
+        pairs = self.pool_tokens()
+        return [(a, b) for a in range(len(self.pools)) for b in range(len(self.pools))
+                if pairs[a] == pairs[b] and self.pools[a].rollup != self.pools[b].rollup]
 
     def pool_tokens(self) -> list[tuple[int, int]]:
         """``(x, y)`` token indices of every pool (see :attr:`tokens`)."""

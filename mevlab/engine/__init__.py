@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..dtypes import extraction_dt, fill_dt
 from ..flow.replay import read_flow
-from ..flow.synthetic import generate, price_path, to_token_units
+from ..flow.synthetic import generate, generate_intents, price_path, to_token_units
 from ..sequencing.clocks import Clocks, assign_slots, build_clocks, price_grid
 from .nb import PENDING_COLS, run_nb  # noqa: F401  (PENDING_COLS: pending array width)
 
@@ -36,6 +36,8 @@ class Flow(NamedTuple):
     priority_fee: np.ndarray
     informed: np.ndarray
     tie_u: np.ndarray
+    twin: np.ndarray = None   # (n_tx,) the other leg of a shared-sequencer bundle in the same
+                              # slot, -1 if none (kernels that settle a slot need it)
 
 
 class Slots(NamedTuple):
@@ -56,6 +58,7 @@ class Pools(NamedTuple):
     gas: np.ndarray       # numeraire per swap
     clock_ptr: np.ndarray
     clock_idx: np.ndarray
+    leg_failure: np.ndarray   # probability a leg sent from another rollup fails to land here
 
 
 class Searchers(NamedTuple):
@@ -105,9 +108,17 @@ def prepare(scn, seed, flow=None) -> World:
     # spawn from a copy: spawning advances a SeedSequence, and the caller's object must
     # give the same run every time it is passed in
     ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key, pool_size=ss.pool_size)
-    children = ss.spawn(7)
+    children = ss.spawn(8)
     r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in children[:4])
-    df = generate(scn, r_flow) if flow is None else read_flow(flow, scn, r_flow)
+    if flow is None:
+        # intents from their own stream: adding them shifts no other draw
+        df = generate(scn, r_flow).assign(intent=-1, leg=0)
+        intents = generate_intents(scn, np.random.default_rng(children[7]))
+        if len(intents):
+            df = pd.concat([df, intents.astype(df.dtypes.to_dict())], ignore_index=True)
+            df = df.sort_values("submit_time", kind="stable", ignore_index=True)
+    else:
+        df = read_flow(flow, scn, r_flow)
     horizon = max(scn.duration, float(df["t_seq"].max()) if len(df) else 0.0)
     clocks = build_clocks(scn, horizon)
     # one price path for both topologies: drawn on the union of every clock's slot opens
@@ -118,6 +129,10 @@ def prepare(scn, seed, flow=None) -> World:
     if flow is None:
         to_token_units(scn, df, grid, path)
     df["tie_u"] = r_tie.uniform(size=len(df))
+    if scn.topology == "shared" and "intent" in df:
+        # a bundle is one message: its legs share their tie-break and stay adjacent in any order
+        lead = df.groupby("intent")["tie_u"].transform("first")
+        df["tie_u"] = np.where(df["intent"].to_numpy() >= 0, lead, df["tie_u"])
     tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
     df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
     df = df.sort_values(["slot", "t_seq"], kind="stable", ignore_index=True)
@@ -132,7 +147,7 @@ def prepare(scn, seed, flow=None) -> World:
               col("t_pub", np.float64), col("pool", np.int64), col("direction", np.int64),
               col("amount_in", np.float64), col("tolerance", np.float64), min_out,
               col("priority_fee", np.float64), col("informed", np.bool_),
-              col("tie_u", np.float64))
+              col("tie_u", np.float64), bundle_twins(df, scn.topology == "shared"))
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_open,
                   clocks.slot_t_close, prices, np.ones(n_slots, np.bool_),
                   np.full(n_slots, -1, np.int64), np.zeros(n_slots, np.bool_))
@@ -147,7 +162,7 @@ def prepare(scn, seed, flow=None) -> World:
                   np.array(scn.pool_tokens(), np.int64).reshape(-1, 2),
                   p_rollup,
                   np.array([scn.rollups[r].gas_cost for r in p_rollup], float),
-                  clock_ptr, order.astype(np.int64))
+                  clock_ptr, order.astype(np.int64), np.full(len(scn.pools), scn.leg_failure))
     srch = Searchers(np.array([s.latency for s in scn.searchers], float),
                      np.array([s.jitter for s in scn.searchers], float),
                      np.array([s.cost for s in scn.searchers], float),
@@ -220,9 +235,31 @@ def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -
     ptr = np.zeros(n_slots + 1, np.int64)
     np.cumsum(np.bincount(df["slot"].to_numpy(), minlength=n_slots), out=ptr[1:])
     idx = df.pop("_row").to_numpy()
-    flow = Flow(*(np.ascontiguousarray(a[idx]) for a in world.flow))
+    flow = Flow(*(np.ascontiguousarray(a[idx]) for a in world.flow[:-1]),
+                bundle_twins(df, world.flow.twin is not None and (world.flow.twin >= 0).any()))
     slots = world.slots._replace(ptr=ptr, live=np.ascontiguousarray(live, np.bool_))
     return world._replace(flow=flow, slots=slots, flow_table=df)
+
+
+def bundle_twins(df: pd.DataFrame, shared: bool) -> np.ndarray:
+    """Row of the other leg of each shared-sequencer bundle in ``df`` (-1: none).
+
+    Under ``isolated`` every leg is its own transaction; under ``shared`` both legs
+    of an intent sit in one slot (one clock, one arrival time) and settle as a bundle.
+    """
+    twin = np.full(len(df), -1, np.int64)
+    if not shared or "intent" not in df:
+        return twin
+    intent = df["intent"].to_numpy()
+    rows = np.flatnonzero(intent >= 0)
+    rows = rows[np.argsort(intent[rows], kind="stable")]
+    a, b = rows[0::2], rows[1::2]
+    if len(a) != len(b) or (intent[a] != intent[b]).any() \
+            or (df["slot"].to_numpy()[a] != df["slot"].to_numpy()[b]).any():
+        raise RuntimeError("a shared-sequencer bundle lost a leg or was split across slots")
+    twin[a] = b
+    twin[b] = a
+    return twin
 
 
 def make_router(scn):
@@ -301,8 +338,9 @@ def _route(world, router, reserves, s, inventory, stats, pending):
 
     Every pool is reachable except those that move before the plan executes:
     a router leg in flight (``pending``, including legs that land at the top of
-    this very slot) or a next-slot back-run due. Those get NaN rows: the kernel
-    runs the per-pool closed form on them once they have moved.
+    this very slot) or a next-slot back-run due. With unbounded inventory those
+    get NaN rows: the kernel runs the per-pool closed form on them once they have
+    moved; with a bounded inventory they wait for the next slot.
 
     Gas is per leg, which the convex program cannot see: a leg worth less than
     its gas at the optimal dual prices (its share of the bundle's value) is
@@ -313,7 +351,10 @@ def _route(world, router, reserves, s, inventory, stats, pending):
     mask = ~moves_first
     prices = world.slots.price[s]
     plan = np.zeros_like(reserves)
-    plan[moves_first] = np.nan
+    if np.all(np.isinf(inventory)):
+        # the closed form is CEX-DEX arbitrage: only a searcher with unbounded inventory
+        # trades one pool alone (with none it needs a second pool, and both left it)
+        plan[moves_first] = np.nan
     for _ in range(3):
         res = router.solve(reserves, pools.fee, prices, reachable=mask, inventory=inventory,
                            min_profit=float(pools.gas[mask].min()) if mask.any() else 0.0)

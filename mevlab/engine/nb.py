@@ -397,7 +397,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     ``pending`` (columns 0-6: active, direction, amount, min_out, owner,
     bundle, bid) and execute, or revert if they would receive less than
     ``min_out`` (the output planned), at the top of that pool's next slot,
-    independently of the rest of the bundle. Returns ``(-1, -1)`` if a buffer
+    independently of the rest of the bundle; each also fails with probability
+    ``pools.leg_failure`` of its pool. User bundles (``flow.twin``, shared
+    topology) settle whole: the second leg right behind the first, both
+    reverting if either would miss its limit; in a batch, a bundle with a leg
+    not filled in full is left out and the slot cleared again. Returns ``(-1, -1)`` if a buffer
     is too small (the caller retries with the worst-case size) and ``(-2, -2)``
     if ``policy_id`` is not a known ordering kernel.
     """
@@ -442,6 +446,13 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     b_arb = np.empty(n_srch, np.int64)
     # the pool as it would have been without the revealed fronts: users' counterfactual output
     shadow = np.zeros((n_pools, 2))
+    # bundles: the slot's settlement sequence (second legs right behind their first), and
+    # in batches the legs left out so that no bundle fills in part
+    seq = np.empty(max(max_n, 1), np.int64)
+    seen = np.zeros(max(max_n, 1), np.bool_)
+    excl = np.zeros(n_tx, np.bool_)
+    u_fill = np.zeros(n_tx)
+    b_save = np.zeros((n_pools, 2))
     k = state[0]
     e = state[1]
     bundle = state[2]
@@ -483,13 +494,17 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             out = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
-            if out >= pending[pl, 3]:
+            # the leg may also fail on its way here (relay, reorg, another rollup's sequencer)
+            lost = pools.leg_failure[pl] > 0.0 and uniform_nb(
+                key, 4 * n_tx + (2 * n_slots + s) * n_pools + pl, 0) < pools.leg_failure[pl]
+            if out >= pending[pl, 3] and not lost:
                 swap_nb(reserves, pl, d, a, fee)
                 write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, EXECUTED,
                               d, w, b_id, a, out, px, py, fee, gas, leg_bid, t_close)
                 gross = _value(out, d == 1, px, py) - _value(a, d == 0, px, py)
             else:
-                # the pool moved against the leg since it was planned: it reverts, gas is paid
+                # the pool moved against the leg since it was planned, or it was lost: it
+                # reverts, gas is paid
                 write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER, ST_ARB, REVERTED,
                               d, w, b_id, a, 0.0, px, py, fee, gas, leg_bid, t_close)
                 gross = 0.0
@@ -532,14 +547,40 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 e += 1
                 pos += 1
         if batch:
+            # a bundle fills whole or not at all: clear, leave out every bundle with a leg
+            # not filled in full, clear again (each pass leaves out at least one bundle)
+            k0 = k
+            e0 = e
+            pos0 = pos
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
                 pl = pools.clock_idx[q]
-                res = _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre,
-                                       fills, ext, k, e, pos, fm, forced, b_side, b_amt, b_mo,
-                                       b_fill, b_q0, b_j, b_arb)
-                if res[0] < 0:
-                    return -1, -1
-                k, e, pos = res
+                b_save[pl, 0] = reserves[pl, 0]
+                b_save[pl, 1] = reserves[pl, 1]
+            while True:
+                for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                    pl = pools.clock_idx[q]
+                    res = _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves,
+                                           pre, fills, ext, k, e, pos, fm, forced, b_side, b_amt,
+                                           b_mo, b_fill, b_q0, b_j, b_arb, excl, u_fill)
+                    if res[0] < 0:
+                        return -1, -1
+                    k, e, pos = res
+                redo = False
+                for j in range(slots.ptr[s], slots.ptr[s + 1]):
+                    t = flow.twin[j]
+                    if t >= 0 and not excl[j] and (u_fill[j] < 1.0 or u_fill[t] < 1.0):
+                        excl[j] = True
+                        excl[t] = True
+                        redo = True
+                if not redo:
+                    break
+                k = k0
+                e = e0
+                pos = pos0
+                for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                    pl = pools.clock_idx[q]
+                    reserves[pl, 0] = b_save[pl, 0]
+                    reserves[pl, 1] = b_save[pl, 1]
             continue
         # 1. top-of-slot CEX-DEX arbitrage: the router's bundle, or the closed form per pool
         router_slot = s == s_lo and math.isfinite(plan_gross) and not forced
@@ -636,6 +677,22 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                           flow.tie_u[lo:hi], perm)
         if n < 0:
             return -2, -2
+        # a bundle settles whole: its second leg right behind its first, wherever ordered
+        for m in range(n):
+            seen[m] = False
+        n_seq = 0
+        for m in range(n):
+            r = perm[m]
+            if seen[r]:
+                continue
+            seq[n_seq] = r
+            seen[r] = True
+            n_seq += 1
+            t = flow.twin[lo + r]
+            if t >= 0 and not seen[t - lo]:
+                seq[n_seq] = t - lo
+                seen[t - lo] = True
+                n_seq += 1
         # 2b. speculative commitments, and the reveal decision once every other reveal is in
         if spec == SPEC_COMMIT:
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
@@ -669,7 +726,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 m_js = 0
                 n_before = 0
                 for m in range(n):
-                    j = lo + perm[m]
+                    j = lo + seq[m]
                     if flow.pool[j] == pl:
                         js[m_js] = j
                         m_js += 1
@@ -693,8 +750,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         best = v
                         sp_rev[pl] = combo
         # 3. sequential settlement with searcher insertion
+        skip = -1
         for m in range(n):
-            j = lo + perm[m]
+            j = lo + seq[m]
+            if j == skip:       # second leg of a bundle already reverted whole
+                continue
             pl = flow.pool[j]
             px = slots.price[s, pools.tok[pl, 0]]
             py = slots.price[s, pools.tok[pl, 1]]
@@ -703,6 +763,48 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             gas = pools.gas[pl]
             if k + 8 > cap_f or e + 3 > cap_e:
                 return -1, -1
+            t = flow.twin[j]
+            if t >= 0 and m + 1 < n and seq[m + 1] == t - lo:
+                # first leg of a bundle: nothing but its own pools' searchers trades between
+                # its legs, and sandwiches keep each leg within its limit, so whether the
+                # bundle goes through is known now: all legs or none
+                ok = True
+                for leg in range(2):
+                    jj = j if leg == 0 else t
+                    pb = flow.pool[jj]
+                    if spec == SPEC_COMMIT and sp_rev[pb] != 0 and not sp_done[pb] \
+                            and flow.t_seq[jj] >= sp_t[pb]:
+                        shadow[pb, 0] = reserves[pb, 0]
+                        shadow[pb, 1] = reserves[pb, 1]
+                        k, pos = _spec_fronts(fills, k, s, pools, pb, pos, sp_rev, sp_w, sp_t,
+                                              sp_a, sp_o, sp_b, sp_done, bundle, reserves,
+                                              slots.price[s, pools.tok[pb, 0]],
+                                              slots.price[s, pools.tok[pb, 1]], t_close)
+                        bundle += 1
+                    pxb = slots.price[s, pools.tok[pb, 0]]
+                    pyb = slots.price[s, pools.tok[pb, 1]]
+                    db, ab, mob, _ = user_terms_nb(flow, jj, reserves[pb, 0], reserves[pb, 1],
+                                                   pre[pb, 0], pre[pb, 1], pxb / pyb,
+                                                   pools.fee[pb])
+                    if amount_out_nb(ab, reserves[pb, db], reserves[pb, 1 - db],
+                                     pools.fee[pb]) < mob:
+                        ok = False
+                if not ok:
+                    for leg in range(2):
+                        jj = j if leg == 0 else t
+                        pb = flow.pool[jj]
+                        pxb = slots.price[s, pools.tok[pb, 0]]
+                        pyb = slots.price[s, pools.tok[pb, 1]]
+                        db, ab, mob, qb = user_terms_nb(flow, jj, reserves[pb, 0],
+                                                        reserves[pb, 1], pre[pb, 0], pre[pb, 1],
+                                                        pxb / pyb, pools.fee[pb])
+                        _write_user(fills, k, s, pools.rollup[pb], pb, pos, REVERTED, db, jj,
+                                    ab, 0.0, pxb, pyb, pools.fee[pb], pools.gas[pb], flow, mob,
+                                    qb, np.nan, t_close)
+                        k += 1
+                        pos += 1
+                    skip = t
+                    continue
             if spec == SPEC_COMMIT and sp_rev[pl] != 0 and not sp_done[pl] \
                     and flow.t_seq[j] >= sp_t[pl]:
                 shadow[pl, 0] = reserves[pl, 0]
@@ -744,7 +846,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         mev_out = np.nan
             # blind sandwich: pool and the submitted side leaked (an informed user may
             # still trade the other way), size and limit unknown
-            if spec == SPEC_LEAK and not executed and not forced:
+            if spec == SPEC_LEAK and not executed and not forced and flow.twin[j] < 0:
                 dl = flow.direction[j]
                 af = params[N_PARAMS + 2 * pl + dl] * reserves[pl, dl]
                 if af > 0.0:
@@ -899,7 +1001,8 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, df, d, j, a, af, mo, 
 
 @njit(cache=True)
 def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, fills, ext, k, e,
-                     pos, fm, no_searchers, b_side, b_amt, b_mo, b_fill, b_q0, b_j, b_arb):
+                     pos, fm, no_searchers, b_side, b_amt, b_mo, b_fill, b_q0, b_j, b_arb, excl,
+                     u_fill):
     """One pool's batch in slot ``s``: every swap at one uniform clearing price.
 
     The slot's users on the pool are limit orders (their terms set at the
@@ -908,7 +1011,9 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
     (:func:`~mevlab.searcher.nb.batch_arb_nb`), the costliest dropping out
     while the equilibrium does not cover its gas and cost. The pool takes the
     net of all fills; its fee (constant product only) is charged on that net
-    input and shared among the fills on the net side.
+    input and shared among the fills on the net side. Users marked in ``excl``
+    (legs of a bundle that cannot fill whole) are dropped before clearing;
+    every other user's filled fraction is written to ``u_fill``.
 
     Returns ``(k, e, pos)``, or ``(-1, -1, -1)`` if a buffer is too small.
     """
@@ -928,6 +1033,19 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
         if flow.pool[j] != pl:
             continue
         d, a, mo, q0 = user_terms_nb(flow, j, x, y, pre[pl, 0], pre[pl, 1], P, fee)
+        if excl[j]:
+            if k >= fills.shape[0]:
+                return -1, -1, -1
+            _write_user(fills, k, s, pools.rollup[pl], pl, pos, DROPPED, d, j, 0.0, 0.0, px, py,
+                        fee, 0.0, flow, 0.0, 0.0, 0.0, t_close)
+            fills[k].fee_paid = 0.0
+            fills[k].amount_in = a
+            fills[k].lp_fee_value = 0.0
+            fills[k].lp_value = 0.0
+            u_fill[j] = 0.0
+            k += 1
+            pos += 1
+            continue
         b_side[n_u] = d
         b_amt[n_u] = a
         b_mo[n_u] = mo
@@ -1002,6 +1120,7 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
         side_in[b_side[m]] += a_in
         if m < n_u:
             j = b_j[m]
+            u_fill[j] = b_fill[m]
             st = EXECUTED if b_fill[m] > 0.0 else DROPPED
             # a partial fill's stand-alone output is that of the part filled
             q0 = b_q0[m] if b_fill[m] == 1.0 else amount_out_nb(

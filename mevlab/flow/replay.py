@@ -30,7 +30,9 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         pre-slot state times ``1 - tolerance``), ``t_seq`` and ``t_pub`` (s;
         default: drawn from ``scn.latency``; both or neither, at most
         :data:`MAX_LATENCY` after submission), ``rollup`` (checked against the
-        pool's rollup). Numbers must be finite; ``informed`` is true/false or 0/1.
+        pool's rollup), ``intent`` (an id shared by the two legs of a
+        cross-rollup intent, on pools of two rollups; -1 for single
+        transactions). Numbers must be finite; ``informed`` is true/false or 0/1.
     scn : Scenario
     rng : Generator
         Used only to draw missing latencies.
@@ -58,10 +60,13 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     if ("t_seq" in df) != ("t_pub" in df):
         problems.append(("flow.t_seq" if "t_pub" in df else "flow.t_pub",
                          "t_seq and t_pub come together (or neither: both are drawn)"))
-    numeric = [c for c in df.columns if c in FLOW_COLUMNS + ("min_out",) and c != "rollup"]
+    numeric = [c for c in df.columns
+               if c in FLOW_COLUMNS + ("min_out", "intent") and c != "rollup"]
     for c in numeric:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-        bad = np.flatnonzero(~np.isfinite(df[c].to_numpy()))
+        v = df[c].to_numpy()
+        # an empty limit is the default limit (a table may give some and not others)
+        bad = np.flatnonzero(~np.isfinite(v) & ~((c == "min_out") & np.isnan(v)))
         if len(bad):
             problems.append((f"flow.{c}", f"NaN, infinite or unreadable value in rows "
                              f"{bad[:5].tolist()}{' …' if len(bad) > 5 else ''}"
@@ -85,7 +90,7 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     if "priority_fee" in df:
         check("priority_fee", df["priority_fee"] >= 0, "[0, inf)")
     if "min_out" in df:
-        check("min_out", df["min_out"] >= 0, "[0, inf)")
+        check("min_out", (df["min_out"] >= 0) | df["min_out"].isna(), "[0, inf) or empty")
     for c in ("t_seq", "t_pub"):
         if c in df:
             lag = df[c] - df["submit_time"]
@@ -94,6 +99,17 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         raise ConfigError(problems)
     pool = df["pool"].astype(np.int64).to_numpy()
     rollup_of_pool = np.array([[r.name for r in scn.rollups].index(p.rollup) for p in scn.pools])
+    if "intent" in df:
+        iid = df["intent"].to_numpy()
+        check("intent", (iid == np.floor(iid)) & (iid >= -1), "integers >= -1")
+        legs = pd.DataFrame({"intent": iid, "rollup": rollup_of_pool[pool]})[iid >= 0]
+        g = legs.groupby("intent")["rollup"]
+        bad = (g.size() != 2) | (g.nunique() != 2)
+        if bad.any():
+            problems.append(("flow.intent", f"intents {bad[bad].index[:5].astype(int).tolist()}"
+                             " need exactly two legs, on pools of two different rollups"))
+        if problems:
+            raise ConfigError(problems)
     if "rollup" in df:
         names = [r.name for r in scn.rollups]
         given = df["rollup"].map(lambda v: names.index(v) if v in names else v).to_numpy()
@@ -115,6 +131,9 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         out[c] = df[c].to_numpy() if c in df else d
     out["informed"] = out["informed"].astype(bool)
     cols = list(FLOW_COLUMNS)
+    if "intent" in df:
+        out["intent"] = df["intent"].astype(np.int64).to_numpy()
+        cols.append("intent")
     if "min_out" in df:
         out["min_out"] = df["min_out"].astype(float).to_numpy()
         cols.append("min_out")

@@ -48,7 +48,9 @@ def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
     frames = []
     for r in range(len(scn.rollups)):
         pools_r = np.flatnonzero(pool_rollup == r)
-        n = rng.poisson(u.rate * scn.rollups[r].activity * scn.duration) if len(pools_r) else 0
+        # cross-rollup intents take their share of the rate (:func:`generate_intents`)
+        rate = u.rate * (1.0 - u.cross_share) * scn.rollups[r].activity
+        n = rng.poisson(rate * scn.duration) if len(pools_r) else 0
         t = np.sort(rng.uniform(0.0, scn.duration, n))
         w = np.array([scn.pools[i].weight for i in pools_r], float)
         pool = pools_r[rng.choice(len(pools_r), n, p=w / w.sum())] if n else np.zeros(0, int)
@@ -71,19 +73,93 @@ def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
     return df[list(FLOW_COLUMNS)]
 
 
+def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
+    """Draw cross-rollup user intents (model.md §2): two legs on two rollups.
+
+    Intents start on each rollup as a Poisson process at
+    ``users.rate * users.cross_share * activity``. Each picks a route (a pool
+    and a pool of the same pair on another rollup, by pool weight) and a side:
+    leg 0 sells one token of the pair on the first rollup, leg 1 buys it back
+    on the second with the proceeds, e.g. move ETH from A to B through USDC.
+    Under ``shared`` the intent is one bundle (both legs share their arrival
+    times); under ``isolated`` each leg travels on its own, with its own
+    latencies. Leg sizes are in numeraire here; limits are set at submission
+    (:func:`to_token_units`), from the external price, since a user cannot
+    quote the state of a pool on another rollup at the time its leg executes.
+
+    Returns
+    -------
+    DataFrame with :data:`FLOW_COLUMNS`, ``intent`` (id) and ``leg`` (0, 1).
+    """
+    u = scn.users
+    cols = list(FLOW_COLUMNS) + ["intent", "leg"]
+    routes = scn.cross_routes() if u.cross_share > 0 else []
+    if not routes:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    routes = np.array(routes)
+    rnames = [r.name for r in scn.rollups]
+    src_rollup = np.array([rnames.index(scn.pools[a].rollup) for a in routes[:, 0]])
+    w_route = np.array([scn.pools[a].weight * scn.pools[b].weight for a, b in routes])
+    frames = []
+    for r in range(len(scn.rollups)):
+        mine = np.flatnonzero(src_rollup == r)
+        if not len(mine):
+            continue
+        n = rng.poisson(u.rate * u.cross_share * scn.rollups[r].activity * scn.duration)
+        t = np.sort(rng.uniform(0.0, scn.duration, n))
+        pick = mine[rng.choice(len(mine), n, p=w_route[mine] / w_route[mine].sum())]
+        frames.append(pd.DataFrame({"submit_time": t, "route": pick}))
+    df = pd.concat(frames, ignore_index=True).sort_values("submit_time", kind="stable",
+                                                          ignore_index=True)
+    n = len(df)
+    size = u.size_median * np.exp(u.size_sigma * rng.standard_normal(n))
+    side = (rng.uniform(size=n) < 0.5).astype(np.int8)
+    tol_w = np.asarray(u.tolerance_weights, float)
+    tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
+    fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
+    t = df["submit_time"].to_numpy()
+    lat = [draw_latencies(scn, t, rng) for _ in range(2)]
+    if scn.topology == "shared":
+        lat[1] = lat[0]          # one bundle, one message
+    route = routes[df["route"].to_numpy()]
+    g0 = 1.0 - np.array([p.fee for p in scn.pools])[route[:, 0]]
+    legs = []
+    for leg in range(2):
+        legs.append(pd.DataFrame({
+            "submit_time": t, "t_seq": lat[leg][0], "t_pub": lat[leg][1],
+            "rollup": [rnames.index(scn.pools[p].rollup) for p in route[:, leg]],
+            "pool": route[:, leg], "direction": side if leg == 0 else 1 - side,
+            # the second leg spends what the first is quoted to return
+            "amount_in": size if leg == 0 else size * g0, "tolerance": tol,
+            "priority_fee": fee / 2.0, "informed": False,
+            "intent": np.arange(n), "leg": leg}))
+    return pd.concat(legs, ignore_index=True)[cols]
+
+
 def to_token_units(scn, df: pd.DataFrame, price_times: np.ndarray, prices: np.ndarray):
     """Convert numeraire sizes to units of the tendered token, in place.
 
     Uses the last external price known at submission (the last slot close at
     or before ``submit_time``; the initial price before the first close).
-    ``prices`` is (n_times, n_tokens) with the numeraire in column 0.
+    ``prices`` is (n_times, n_tokens) with the numeraire in column 0. Legs of
+    cross-rollup intents (``intent >= 0``) also get their limit here: the
+    external-price quote net of the pool fee, times ``1 - tolerance``.
     """
     toks = np.array(scn.pool_tokens())[df["pool"].to_numpy()]          # (n, 2)
-    tok_in = toks[np.arange(len(df)), df["direction"].to_numpy().astype(int)]
+    rows = np.arange(len(df))
+    d = df["direction"].to_numpy().astype(int)
+    tok_in, tok_out = toks[rows, d], toks[rows, 1 - d]
     known = np.searchsorted(price_times, df["submit_time"].to_numpy(), side="right") - 1
     p0 = scn.initial_prices()
-    p_known = np.where(known >= 0, prices[np.maximum(known, 0), tok_in], p0[tok_in])
-    df["amount_in"] = df["amount_in"].to_numpy() / p_known
+    at = np.maximum(known, 0)
+    p_in = np.where(known >= 0, prices[at, tok_in], p0[tok_in])
+    p_out = np.where(known >= 0, prices[at, tok_out], p0[tok_out])
+    df["amount_in"] = df["amount_in"].to_numpy() / p_in
+    if "intent" in df and (df["intent"].to_numpy() >= 0).any():
+        g = 1.0 - np.array([p.fee for p in scn.pools])[df["pool"].to_numpy()]
+        quote = df["amount_in"].to_numpy() * p_in / p_out * g
+        df["min_out"] = np.where(df["intent"].to_numpy() >= 0,
+                                 quote * (1.0 - df["tolerance"].to_numpy()), np.nan)
     return df
 
 

@@ -213,6 +213,16 @@ ENGINE_CASES = {
     "batch_auction": ("batch_auction", {}),
     "batch_auction-fm": ("batch_auction-fm", {}),
 }
+#: cross-rollup bundles settle whole under every policy: tight limits so that some revert
+BUNDLES = {"users": {"cross_share": 0.3, "tolerances": [0.002, 0.004, 0.03],
+                     "tolerance_weights": [0.4, 0.4, 0.2]}}
+for _name in ("fcfs", "priority", "commit_reveal"):
+    ENGINE_CASES[f"{_name}-bundles"] = (_name, {**ENGINE_CASES[_name][1], **BUNDLES})
+ENGINE_CASES["batch_auction-bundles"] = (
+    "batch_auction", {"users": {**BUNDLES["users"], "tolerances": [0.0003, 0.001, 0.03]}})
+ENGINE_CASES["threshold-leak-bundles"] = (
+    "threshold", {**ENGINE_CASES["threshold-leak-fee"][1],
+                  "users": {**BUNDLES["users"], "size_median": 30000.0}})
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -248,6 +258,10 @@ def test_engine_matches_twin(scenario, worlds, case, seed):
         assert world.slots.forced.any()
     if "colluding" in case:
         assert (world.slots.favoured >= 0).any() and np.any(fills["strategy"] == ref.ST_FRONT)
+    if case.endswith("bundles"):
+        # both outcomes of the all-or-none rule were exercised
+        legs = fills[(fills["sender_kind"] == ref.USER) & (world.flow.twin[fills["tx"]] >= 0)]
+        assert np.any(legs["status"] == ref.EXECUTED) and np.any(legs["status"] != ref.EXECUTED)
     if case.startswith("batch"):
         assert np.any(fills["strategy"] == ref.ST_ARB) and not np.any(fills["strategy"] == ref.ST_FRONT)
 
