@@ -131,6 +131,100 @@ class Result:
         out["mtm_residual"] = float(max(abs(v) for v in resid.values()) / max(out["volume"], 1.0))
         return out
 
+    @functools.cached_property
+    def intents(self) -> pd.DataFrame:
+        """One row per cross-rollup user intent (model.md §2) and what became of its legs.
+
+        ``outcome`` is ``both``, ``none`` or ``one_leg``; ``leg_gap`` (s) is the
+        time between the legs' inclusions (both executed). A one-leg execution
+        leaves the user holding what the executed leg returned, on that leg's
+        rollup, instead of the intended position: ``stranded_value`` is that
+        inventory in numeraire at the slot's external price,
+        ``stranded_value_end`` the same inventory marked to market at the end of
+        the run.
+        """
+        cols = ["intent", "rollup_0", "rollup_1", "status_0", "status_1", "outcome",
+                "inclusion_0", "inclusion_1", "leg_gap", "stranded_value", "stranded_value_end"]
+        if "intent" not in self.flow or not (self.flow["intent"] >= 0).any():
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        f = self.raw_fills[self.raw_fills["sender_kind"] == 0]
+        legs = self.flow.iloc[f["tx"]][["intent", "leg"]].to_numpy()
+        mine = legs[:, 0] >= 0
+        f, legs = f[mine], legs[mine]
+        t = pd.DataFrame({"intent": legs[:, 0], "leg": legs[:, 1], "status": f["status"],
+                          "rollup": f["rollup"], "inclusion": f["inclusion_time"],
+                          "value_out": f["value_out"], "pool": f["pool"],
+                          "amount_out": f["amount_out"], "direction": f["direction"]})
+        w = t.pivot(index="intent", columns="leg")
+        ok = w["status"] == 0
+        n_ok = ok.sum(axis=1)
+        rnames = [r.name for r in self.scenario.rollups]
+        out = pd.DataFrame({"intent": w.index.astype(np.int64)})
+        for leg in (0, 1):
+            out[f"rollup_{leg}"] = pd.Categorical.from_codes(w[("rollup", leg)].to_numpy(int),
+                                                             categories=rnames)
+            out[f"status_{leg}"] = _cat(w[("status", leg)].to_numpy(int), STATUS_NAMES)
+            out[f"inclusion_{leg}"] = w[("inclusion", leg)].to_numpy()
+        out["outcome"] = np.select([n_ok.to_numpy() == 2, n_ok.to_numpy() == 0],
+                                   ["both", "none"], "one_leg")
+        out["leg_gap"] = np.where(n_ok.to_numpy() == 2,
+                                  np.abs(out["inclusion_1"] - out["inclusion_0"]), np.nan)
+        # the executed leg of a one-leg intent: what it returned, now and at the end
+        one = (n_ok == 1).to_numpy()
+        leg_ok = np.where(ok[1].to_numpy(), 1, 0)
+        rows = np.arange(len(out))
+        pick = lambda col: np.column_stack([w[(col, 0)], w[(col, 1)]])[rows, leg_ok]
+        pool = pick("pool").astype(np.int64)
+        tok_out = self.pool_tokens[pool, 1 - pick("direction").astype(np.int64)]
+        end_price = self.slot_prices[-1][tok_out]
+        out["stranded_value"] = np.where(one, pick("value_out"), 0.0)
+        out["stranded_value_end"] = np.where(one, pick("amount_out") * end_price, 0.0)
+        return out[cols]
+
+    def cross_rollup(self) -> dict:
+        """Cross-rollup MEV and leg risk of this run (numeraire, over the run).
+
+        - ``cross_mev``: gross profit of searcher bundles with legs on two or
+          more rollups, plus what searchers took around the legs of users'
+          cross-rollup intents;
+        - ``bundles_partial``: searcher cross-rollup bundles with a leg that did
+          not execute (only possible under ``isolated``), ``bundles``: all of them;
+        - ``leg_risk_searchers``: the inventory such partial bundles left,
+          marked to market at the end of the run (absolute value);
+        - ``one_leg_rate`` and ``leg_risk_users`` (stranded inventory at the end)
+          of users' intents.
+        """
+        f = self.raw_fills
+        e = self.raw_extractions
+        arb = f[(f["sender_kind"] == 1) & (f["bundle"] >= 0) & (f["strategy"] == 1)]
+        spans = pd.DataFrame({"b": arb["bundle"], "r": arb["rollup"],
+                              "ok": arb["status"] == 0}).groupby("b")
+        cross = spans["r"].nunique()
+        cross = cross[cross > 1].index.to_numpy()
+        partial = spans["ok"].all()
+        partial = partial[~partial].index.intersection(cross).to_numpy()
+        # inventory the executed legs of partial bundles left, at the final prices
+        P = self.slot_prices[-1]
+        sel = arb[np.isin(arb["bundle"], partial) & (arb["status"] == 0)]
+        d = sel["direction"].astype(np.int64)
+        tok = self.pool_tokens[sel["pool"].astype(np.int64)]
+        rows = np.arange(len(sel))
+        inv = pd.Series(sel["amount_out"] * P[tok[rows, 1 - d]]
+                        - sel["amount_in"] * P[tok[rows, d]]).groupby(sel["bundle"]).sum()
+        legs = set()
+        if "intent" in self.flow:
+            legs = set(np.flatnonzero(self.flow["intent"].to_numpy() >= 0).tolist())
+        around = np.isin(e["victim"], list(legs)) if legs else np.zeros(len(e), bool)
+        mev = float(e["gross"][np.isin(e["bundle"], cross) & (e["strategy"] == 1)].sum()
+                    + e["gross"][around].sum())
+        it = self.intents
+        return {"cross_mev": mev, "bundles": int(len(cross)),
+                "bundles_partial": int(len(partial)),
+                "leg_risk_searchers": float(np.abs(inv).sum()),
+                "cross_intents": int(len(it)),
+                "one_leg_rate": float((it["outcome"] == "one_leg").mean()) if len(it) else np.nan,
+                "leg_risk_users": float(it["stranded_value_end"].sum())}
+
     # ------------------------------------------------------------------ summary
     def _censored_share(self, users) -> float:
         """Share of user transactions included later than ``censorship_bound`` after
@@ -227,6 +321,7 @@ class Result:
             "gini_victims_mev_loss": gini(victims),
             "gini_searchers": gini(np.maximum(per_searcher.to_numpy(), 0.0)),
             "hhi_searchers": hhi(np.maximum(per_searcher.to_numpy(), 0.0)),
+            **self.cross_rollup(),
         }
         return pd.DataFrame([row])
 
