@@ -13,14 +13,16 @@ from . import amm, enums, flow, metrics, policies, searcher  # noqa: E402
 from .config import (AssetSpec, LatencySpec, PoolSpec, RollupSpec, Scenario,  # noqa: E402
                      SearcherSpec, UserFlowSpec, list_presets)
 from .errors import ConfigError  # noqa: E402
-from .experiments import (Result, compare, plot_sealed_curves, plot_value_flow,  # noqa: E402
-                          sealed_curves, simulate)
+from .experiments import (Result, atomic_vs_nonatomic, compare, leg_risk,  # noqa: E402
+                          plot_cross_rollup, plot_sealed_curves, plot_topology, plot_value_flow,
+                          sealed_curves, shapley_rollups, simulate)
 from .policies import Policy, check_policy, list_policies  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = ["AssetSpec", "ConfigError", "LatencySpec", "Policy", "PoolSpec", "Result",
-           "RollupSpec", "Scenario", "SearcherSpec", "UserFlowSpec", "amm", "check_policy",
-           "compare", "enums", "flow", "list_policies", "list_presets", "metrics",
-           "plot_sealed_curves", "plot_value_flow", "policies", "sealed_curves", "searcher",
-           "simulate"]
+           "RollupSpec", "Scenario", "SearcherSpec", "UserFlowSpec", "amm",
+           "atomic_vs_nonatomic", "check_policy", "compare", "enums", "flow", "leg_risk",
+           "list_policies", "list_presets", "metrics", "plot_cross_rollup", "plot_sealed_curves",
+           "plot_topology", "plot_value_flow", "policies", "sealed_curves", "searcher",
+           "shapley_rollups", "simulate"]

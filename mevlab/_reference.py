@@ -489,6 +489,13 @@ def run(world, policy_id, params):
     bundle = 0
 
     for s in range(n_slots):
+        # limits quoted at the pool state the user saw when submitting
+        for j in slots.quote_tx[slots.quote_ptr[s]:slots.quote_ptr[s + 1]]:
+            if math.isnan(flow.min_out[j]):
+                pl, d = flow.pool[j], flow.direction[j]
+                flow.min_out[j] = amount_out(flow.amount_in[j], reserves[pl][d],
+                                             reserves[pl][1 - d], pools.fee[pl]) \
+                    * (1.0 - flow.tolerance[j])
         if not slots.live[s]:
             continue
         clock = slots.clock[s]

@@ -1,4 +1,5 @@
-"""Command line: ``mevlab compare``, ``mevlab sealed``, ``mevlab batch`` and ``mevlab presets``."""
+"""Command line: ``mevlab compare``, ``mevlab sealed``, ``mevlab batch``, ``mevlab cross`` and
+``mevlab presets``."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,10 @@ TABLE_COLUMNS = (("mev_total", "MEV", "{:,.0f}"),
                  ("delay_mean", "delay s", "{:.2f}"))
 
 
+CROSS_COLUMNS = (("cross_mev", "cross MEV", "{:,.0f}"),
+                 ("one_leg_rate", "one-leg", "{:.1%}"))
+
+
 def _scenario_args(parser):
     """``--preset`` or ``--scenario``: which scenario a command runs."""
     src = parser.add_mutually_exclusive_group()
@@ -54,8 +59,23 @@ def _parser():
                    help="commit_reveal and threshold: model the information structure (fast) "
                         "or run keccak commitments and Shamir/AES-GCM per transaction (full); "
                         "both give the same ledger (default: the scenario's)")
+    c.add_argument("--topology", default=None,
+                   help="isolated, shared, or both comma-separated: run under each (default: "
+                        "the scenario's); with both, also writes topology.png")
     c.add_argument("--out", type=Path, required=True, help="output directory")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    x = sub.add_parser("cross", help="shared against isolated: leg risk of cross-rollup "
+                                     "intents, atomic against non-atomic arbitrage, Shapley "
+                                     "split of cross-rollup MEV across rollups")
+    _scenario_args(x)
+    x.add_argument("--policy", default="fcfs", help="policy for leg risk and Shapley "
+                                                    "(default fcfs)")
+    x.add_argument("--seeds", type=int, default=2, help="number of seeds, 0..N-1 (default 2)")
+    x.add_argument("--runs", type=int, default=200,
+                   help="runs per leg-failure probability in the arbitrage comparison "
+                        "(default 200)")
+    x.add_argument("--out", type=Path, required=True, help="output directory")
+    x.add_argument("--quiet", action="store_true", help="no progress bar")
     k = sub.add_parser("sealed", help="commit_reveal against the bond and threshold against "
                                       "the colluding keypers: what MEV survives, who gets it")
     _scenario_args(k)
@@ -82,10 +102,14 @@ def _default_bonds():
 
 
 def format_table(df) -> str:
-    """Mean over seeds per policy, as a fixed-width text table (numeraire = USD)."""
-    mean = df.groupby("policy", sort=False).mean(numeric_only=True)
-    head = ["policy"] + [h for _, h, _ in TABLE_COLUMNS]
-    rows = [[pol] + [fmt.format(mean.loc[pol, c]) for c, _, fmt in TABLE_COLUMNS]
+    """Mean over seeds per policy (and topology, if several), as a fixed-width text table
+    (numeraire = USD)."""
+    several = df["topology"].nunique() > 1
+    key = df["policy"] + ("/" + df["topology"] if several else "")
+    mean = df.groupby(key.rename("policy"), sort=False).mean(numeric_only=True)
+    columns = TABLE_COLUMNS + (CROSS_COLUMNS if several else ())
+    head = ["policy/topology" if several else "policy"] + [h for _, h, _ in columns]
+    rows = [[pol] + [fmt.format(mean.loc[pol, c]) for c, _, fmt in columns]
             for pol in mean.index]
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: "  ".join(s.rjust(w) if i else s.ljust(w)
@@ -105,6 +129,12 @@ def _compare(args) -> int:
     if unknown or not policies:
         problems.append(("--policies", f"got {unknown or policies}; expected names from "
                                        f"{ml.list_policies()}"))
+    topology = None
+    if args.topology is not None:
+        topology = [t.strip() for t in args.topology.split(",") if t.strip()]
+        if not topology or any(t not in ("isolated", "shared") for t in topology):
+            problems.append(("--topology", f"got {args.topology!r}; expected isolated, shared "
+                                           "or isolated,shared"))
     scn = _scenario_and_out(args, problems)
     if scn is not None and (args.searcher is not None or args.inventory is not None
                             or args.crypto is not None):
@@ -127,17 +157,18 @@ def _compare(args) -> int:
 
     t0 = time.perf_counter()
     df = ml.compare(scn, policies=policies, seeds=range(args.seeds), flow=flow,
-                    progress=not args.quiet)
+                    topology=topology, progress=not args.quiet)
     elapsed = time.perf_counter() - t0
+    topos = list(dict.fromkeys(df["topology"]))
     print(f"\n{scn.name}: {len(policies)} policies x {args.seeds} seeds, "
           f"{int(df['n_user_tx'].mean()):,} user tx per run, {scn.duration:g} s simulated, "
-          f"topology {scn.topology}, {scn.searcher} searcher"
+          f"topology {' and '.join(topos)}, {scn.searcher} searcher"
           + ("" if scn.searcher == "closed_form" else f" (inventory {scn.router_inventory:g})")
           + "; money in numeraire (USD), mean over seeds\n")
     print(format_table(df))
 
     meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(range(args.seeds)),
-            "policies": policies, "searcher": scn.searcher,
+            "policies": policies, "topology": topos, "searcher": scn.searcher,
             # JSON has no infinity
             "router_inventory": scn.router_inventory if math.isfinite(scn.router_inventory)
             else "inf", "versions": ml.experiments.versions(),
@@ -149,11 +180,70 @@ def _compare(args) -> int:
         df.to_csv(tmp / "summary.csv", index=False)
         scn.to_toml(tmp / "scenario.toml")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        ml.plot_value_flow(df, tmp / "value_flow.png")
+        for topo in topos:
+            name = "value_flow.png" if len(topos) == 1 else f"value_flow_{topo}.png"
+            ml.plot_value_flow(df[df["topology"] == topo], tmp / name,
+                               title=None if len(topos) == 1 else
+                               f"Where the value went — {scn.name}, {topo} sequencing")
+        if len(topos) > 1:
+            ml.plot_topology(df, tmp / "topology.png")
 
     _publish(args.out, write)
-    print(f"\nwrote summary.parquet, summary.csv, value_flow.png, scenario.toml, meta.json "
+    figs = ("value_flow.png" if len(topos) == 1
+            else ", ".join(f"value_flow_{t}.png" for t in topos) + ", topology.png")
+    print(f"\nwrote summary.parquet, summary.csv, {figs}, scenario.toml, meta.json "
           f"to {args.out}/ ({elapsed:.1f} s)")
+    return 0
+
+
+def _cross(args) -> int:
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+    problems = []
+    if args.seeds < 1 or args.seeds > 1000:
+        problems.append(("--seeds", f"got {args.seeds}; expected an integer in [1, 1000]"))
+    if args.runs < 2 or args.runs > 100_000:
+        problems.append(("--runs", f"got {args.runs}; expected an integer in [2, 100000]"))
+    if args.policy not in ml.list_policies():
+        problems.append(("--policy", f"got {args.policy!r}; expected one of "
+                                     f"{ml.list_policies()}"))
+    scn = _scenario_and_out(args, problems)
+    if problems:
+        raise ConfigError(problems)
+    t0 = time.perf_counter()
+    seeds = range(args.seeds)
+    lr = ml.leg_risk(scn, seeds=seeds, policy=args.policy, progress=not args.quiet)
+    at = ml.atomic_vs_nonatomic(n_runs=args.runs, progress=not args.quiet)
+    base = scn if scn.users.cross_share > 0 else dataclasses.replace(
+        scn, users=dataclasses.replace(scn.users, cross_share=lr.attrs["cross_share"]))
+    sh = ml.shapley_rollups(base, args.policy, seeds=seeds, progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    print(f"\n{scn.name}: one-leg executions of cross-rollup intents ({args.policy}, mean over "
+          f"{args.seeds} seed(s))\n")
+    print(lr.groupby(["sweep", "value", "topology"])["one_leg_rate"].mean().unstack()
+          .to_string(float_format=lambda v: f"{v:.2%}"))
+    print("\natomic (shared) against non-atomic (isolated) arbitrage, USD per opportunity\n")
+    print(at.set_index(["leg_failure", "topology"])[["simulated", "stderr", "theory"]]
+          .unstack().to_string(float_format=lambda v: f"{v:,.2f}"))
+    print(f"\nShapley split of cross-rollup MEV ({sh.attrs['method']}), USD per run\n")
+    print(sh.to_string(float_format=lambda v: f"{v:,.2f}"))
+    meta = {"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": list(seeds),
+            "policy": args.policy, "runs": args.runs, "versions": ml.experiments.versions(),
+            "shapley_total": sh.attrs["total"], "elapsed_s": round(elapsed, 3)}
+
+    def write(tmp):
+        _write_parquet(lr, tmp / "leg_risk.parquet", meta)
+        _write_parquet(at, tmp / "atomic_vs_nonatomic.parquet", meta)
+        _write_parquet(sh.reset_index(names="rollup"), tmp / "shapley.parquet", meta)
+        for name, d in (("leg_risk", lr), ("atomic_vs_nonatomic", at),
+                        ("shapley", sh.reset_index(names="rollup"))):
+            d.to_csv(tmp / f"{name}.csv", index=False)
+        ml.plot_cross_rollup(lr, at, sh, tmp / "cross_rollup.png",
+                             title=f"Cross-rollup leg risk and MEV — {scn.name}")
+
+    _publish(args.out, write)
+    print(f"\nwrote leg_risk, atomic_vs_nonatomic and shapley (.parquet, .csv) and "
+          f"cross_rollup.png to {args.out}/ ({elapsed:.1f} s)")
     return 0
 
 
@@ -276,6 +366,8 @@ def main(argv=None) -> int:
             return _sealed(args)
         if args.cmd == "batch":
             return _batch(args)
+        if args.cmd == "cross":
+            return _cross(args)
         if args.cmd == "presets":
             import mevlab as ml
             for name in ml.list_presets():

@@ -49,6 +49,8 @@ class Slots(NamedTuple):
     live: np.ndarray     # (n_slots,) bool: the slot executes (threshold: its key was released)
     favoured: np.ndarray  # (n_slots,) searcher the slot's leader colludes with, -1 if none
     forced: np.ndarray    # (n_slots,) bool: a missed slot carrying only forced transactions
+    quote_ptr: np.ndarray  # (n_slots + 1,) CSR offsets into quote_tx
+    quote_tx: np.ndarray   # transactions whose limit is quoted at the opening of each slot
 
 
 class Pools(NamedTuple):
@@ -135,6 +137,12 @@ def prepare(scn, seed, flow=None) -> World:
         df["tie_u"] = np.where(df["intent"].to_numpy() >= 0, lead, df["tie_u"])
     tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
     df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
+    # a leg of a cross-rollup intent quotes its limit from the pool as its user saw it: at
+    # the opening of the slot of its clock in which it was submitted
+    if "intent" in df:
+        df["quote_slot"] = np.where(df["intent"].to_numpy() >= 0,
+                                    assign_slots(clocks, tx_clock, df["submit_time"].to_numpy()),
+                                    -1)
     df = df.sort_values(["slot", "t_seq"], kind="stable", ignore_index=True)
     n_slots = len(clocks.slot_clock)
     ptr = np.zeros(n_slots + 1, np.int64)
@@ -150,7 +158,8 @@ def prepare(scn, seed, flow=None) -> World:
               col("tie_u", np.float64), bundle_twins(df, scn.topology == "shared"))
     slots = Slots(ptr, clocks.slot_clock.astype(np.int64), clocks.slot_t_open,
                   clocks.slot_t_close, prices, np.ones(n_slots, np.bool_),
-                  np.full(n_slots, -1, np.int64), np.zeros(n_slots, np.bool_))
+                  np.full(n_slots, -1, np.int64), np.zeros(n_slots, np.bool_),
+                  *quote_lists(df, n_slots))
 
     rnames = [r.name for r in scn.rollups]
     p_rollup = np.array([rnames.index(p.rollup) for p in scn.pools], np.int64)
@@ -237,8 +246,22 @@ def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -
     idx = df.pop("_row").to_numpy()
     flow = Flow(*(np.ascontiguousarray(a[idx]) for a in world.flow[:-1]),
                 bundle_twins(df, world.flow.twin is not None and (world.flow.twin >= 0).any()))
-    slots = world.slots._replace(ptr=ptr, live=np.ascontiguousarray(live, np.bool_))
+    q_ptr, q_tx = quote_lists(df, n_slots)
+    slots = world.slots._replace(ptr=ptr, live=np.ascontiguousarray(live, np.bool_),
+                                 quote_ptr=q_ptr, quote_tx=q_tx)
     return world._replace(flow=flow, slots=slots, flow_table=df)
+
+
+def quote_lists(df: pd.DataFrame, n_slots: int):
+    """CSR lists, per slot, of the rows of ``df`` whose limit is quoted at its opening."""
+    ptr = np.zeros(n_slots + 1, np.int64)
+    if "quote_slot" not in df:
+        return ptr, np.zeros(0, np.int64)
+    q = df["quote_slot"].to_numpy()
+    rows = np.flatnonzero(q >= 0)
+    rows = rows[np.argsort(q[rows], kind="stable")]
+    np.cumsum(np.bincount(q[rows], minlength=n_slots), out=ptr[1:])
+    return ptr, rows.astype(np.int64)
 
 
 def bundle_twins(df: pd.DataFrame, shared: bool) -> np.ndarray:
@@ -315,7 +338,9 @@ def run(world: World, policy, params: np.ndarray, router=None, inventory=np.inf)
         state = np.zeros(3, np.int64)
         stats = {"solves": 0, "failures": 0, "solve_time_s": 0.0}
         pending = np.zeros((n_pools, PENDING_COLS))
-        args = (world.flow, world.slots, world.pools, world.searchers, policy.policy_id, params,
+        # the kernel writes the limits it quotes: into a copy, so a world runs many times
+        flow = world.flow._replace(min_out=world.flow.min_out.copy())
+        args = (flow, world.slots, world.pools, world.searchers, policy.policy_id, params,
                 world.key, reserves, fills, ext, state)
         if router is None:
             k, e = run_nb(*args, 0, n_slots, no_plan, np.nan, pending)

@@ -374,6 +374,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     pool and direction (fraction of the input reserve, ``2 * n_pools``) and its
     expected value to the searcher (numeraire, ``2 * n_pools``).
 
+    - At the opening of every slot, the limits of the transactions listed in
+      ``slots.quote_tx`` for it (legs of cross-rollup intents submitted during
+      it) are quoted into ``flow.min_out`` unless already given.
     - A slot with ``slots.live[s]`` false executes nothing (its transactions
       were moved to a later slot by the caller).
     - With :data:`P_NEXT_BACKRUN`, the contents of a slot are known only once
@@ -457,6 +460,16 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     e = state[1]
     bundle = state[2]
     for s in range(s_lo, s_hi):
+        # limits quoted at the pool state their users saw when submitting (dead slots too:
+        # the state is then the one the last executed slot left)
+        for qi in range(slots.quote_ptr[s], slots.quote_ptr[s + 1]):
+            j = slots.quote_tx[qi]
+            if math.isnan(flow.min_out[j]):
+                pl = flow.pool[j]
+                d = flow.direction[j]
+                flow.min_out[j] = amount_out_nb(flow.amount_in[j], reserves[pl, d],
+                                                reserves[pl, 1 - d], pools.fee[pl]) \
+                    * (1.0 - flow.tolerance[j])
         if not slots.live[s]:
             continue
         # a colluding leader leaks what it sees to its searcher and orders for it, as far as

@@ -1,7 +1,9 @@
 """Experiments: simulate, compare, results and figures."""
-from .figures import plot_sealed_curves, plot_value_flow
+from .cross import atomic_vs_nonatomic, leg_risk, shapley_rollups
+from .figures import plot_cross_rollup, plot_sealed_curves, plot_topology, plot_value_flow
 from .result import Result
 from .simulate import compare, sealed_curves, simulate, versions
 
-__all__ = ["Result", "compare", "plot_sealed_curves", "plot_value_flow", "sealed_curves",
-           "simulate", "versions"]
+__all__ = ["Result", "atomic_vs_nonatomic", "compare", "leg_risk", "plot_cross_rollup",
+           "plot_sealed_curves", "plot_topology", "plot_value_flow", "sealed_curves",
+           "shapley_rollups", "simulate", "versions"]

@@ -218,3 +218,159 @@ def plot_batch_competition(df, path=None, title=None):
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+TOPOLOGY_COLORS = {"isolated": "#7570b3", "shared": "#1b9e77"}
+
+
+def plot_topology(summary, path=None, title=None):
+    """Per policy, shared against isolated sequencing: extracted MEV by recipient, user
+    costs, cross-rollup outcomes and inclusion delay.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        Rows of :meth:`Result.summary` for both topologies (e.g. from
+        ``mevlab.compare(..., topology=["isolated", "shared"])``); bars are means
+        over seeds, whiskers one standard error.
+    path : path, optional
+        Write a PNG there.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    topos = [t for t in ("isolated", "shared") if t in set(summary["topology"])]
+    policies = list(dict.fromkeys(summary["policy"]))
+    g = summary.groupby(["policy", "topology"], sort=False)
+    mean = g.mean(numeric_only=True)
+    se = g.std(ddof=1, numeric_only=True).fillna(0.0) / np.sqrt(g.size().to_numpy()[:, None])
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.8), constrained_layout=True)
+    x = np.arange(len(policies))
+    w = 0.8 / max(len(topos), 1)
+    hatches = {"isolated": "//", "shared": ""}
+    for i, topo in enumerate(topos):
+        xs = x - 0.4 + (i + 0.5) * w
+        rows = [(p, topo) for p in policies]
+        m = mean.reindex(rows)
+        e = se.reindex(rows)
+        # 1. extracted MEV stacked by recipient
+        bottom = np.zeros(len(policies))
+        for col, label, color in RECIPIENTS:
+            v = np.maximum(m[col].to_numpy(), 0.0)
+            axes[0].bar(xs, v, w, bottom=bottom, color=color, hatch=hatches[topo],
+                        edgecolor="white", label=label if i == 0 else None)
+            bottom += v
+        axes[0].errorbar(xs, m["mev_total"], yerr=e["mev_total"], fmt="none", ecolor="k",
+                         capsize=3)
+        # 2. user costs: total, and the part lost to MEV
+        axes[1].bar(xs, m["user_cost"], w, color=TOPOLOGY_COLORS[topo], hatch=hatches[topo],
+                    edgecolor="white", label=f"{topo}: total cost")
+        axes[1].errorbar(xs, m["user_cost"], yerr=e["user_cost"], fmt="none", ecolor="k",
+                         capsize=3)
+        axes[1].plot(xs, m["user_mev_loss"], "v", color="#e31a1c", ms=7,
+                     label="MEV loss" if i == 0 else None)
+        # 3. cross-rollup: MEV from cross-rollup flow and one-leg executions
+        axes[2].bar(xs, m["cross_mev"], w, color=TOPOLOGY_COLORS[topo], hatch=hatches[topo],
+                    edgecolor="white", label=f"{topo}: cross-rollup MEV")
+        ax2 = axes[2].twinx() if i == 0 else ax2
+        ax2.plot(xs, 100 * m["one_leg_rate"], "o", color="k", ms=6,
+                 label="one-leg intents (%)" if i == 0 else None)
+        # 4. inclusion delay: mean with p95 whiskers
+        d = m["delay_mean"].to_numpy()
+        axes[3].bar(xs, d, w, color=TOPOLOGY_COLORS[topo], hatch=hatches[topo],
+                    edgecolor="white", label=f"{topo}: mean")
+        axes[3].errorbar(xs, d, yerr=[np.zeros_like(d), np.maximum(m["delay_p95"] - d, 0)],
+                         fmt="none", ecolor="0.3", capsize=3, label="to p95" if i == 0 else None)
+    titles = ("Extracted MEV by recipient (isolated hatched)", "User execution cost",
+              "Cross-rollup MEV and one-leg intents", "Inclusion delay")
+    ylabels = ("numeraire (USD) per run", "numeraire (USD) per run", "numeraire (USD) per run",
+               "s")
+    for ax, ttl, yl in zip(axes, titles, ylabels):
+        ax.set_xticks(x, policies, rotation=30, ha="right")
+        ax.set_title(ttl)
+        ax.set_ylabel(yl)
+        ax.axhline(0, color="k", lw=0.6)
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.4 * (hi - lo))
+        ax.legend(fontsize=8, loc="upper left")
+    ax2.set_ylabel("one-leg intents (%)")
+    lo, hi = ax2.get_ylim()
+    ax2.set_ylim(0, max(hi, 1.0) * 1.4)
+    ax2.legend(fontsize=8, loc="upper right")
+    n = int(g.size().min())
+    fig.suptitle(title or f"Shared against isolated sequencing — "
+                 f"{summary['scenario'].iloc[0]}, {n} seed(s) per bar")
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def plot_cross_rollup(leg_risk=None, atomic=None, shapley=None, path=None, title=None):
+    """Leg risk and cross-rollup arbitrage: any of the three tables, one panel each.
+
+    Parameters
+    ----------
+    leg_risk : DataFrame, optional
+        From :func:`mevlab.experiments.cross.leg_risk`: one-leg rate against latency
+        and against the first rollup's block time, isolated and shared.
+    atomic : DataFrame, optional
+        From :func:`~mevlab.experiments.cross.atomic_vs_nonatomic`: expected
+        profit against leg-failure probability, simulated (points, 2 standard
+        errors) and theory (lines).
+    shapley : DataFrame, optional
+        From :func:`~mevlab.experiments.cross.shapley_rollups`.
+    """
+    panels = []
+    if leg_risk is not None:
+        panels += [("latency", "median user-to-sequencer latency (s)"),
+                   ("block_time", "block time of the first rollup (s)")]
+    if atomic is not None:
+        panels.append(("atomic", None))
+    if shapley is not None:
+        panels.append(("shapley", None))
+    if not panels:
+        raise ValueError("plot_cross_rollup: pass at least one of leg_risk, atomic, shapley")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4),
+                             constrained_layout=True, squeeze=False)
+    for ax, (kind, xlabel) in zip(axes[0], panels):
+        if kind in ("latency", "block_time"):
+            d = leg_risk[leg_risk["sweep"] == kind]
+            for topo, dd in d.groupby("topology"):
+                g = dd.groupby("value")["one_leg_rate"]
+                m = g.mean()
+                e = g.std(ddof=1).fillna(0) / np.sqrt(g.size())
+                ax.errorbar(m.index, 100 * m, yerr=200 * e, marker="o", capsize=3,
+                            color=TOPOLOGY_COLORS[topo], label=topo)
+            ax.set_xscale("log")
+            vals = sorted(d["value"].unique())
+            ax.set_xticks(vals, [f"{v:g}" for v in vals])
+            ax.minorticks_off()
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("intents executed on one leg only (%)")
+            ax.set_title("One-leg executions (isolated: leg risk)")
+            ax.legend(fontsize=8)
+        elif kind == "atomic":
+            for topo, dd in atomic.groupby("topology"):
+                c = TOPOLOGY_COLORS[topo]
+                name = "atomic (shared)" if topo == "shared" else "non-atomic (isolated)"
+                ax.plot(dd["leg_failure"], dd["theory"], "-", color=c, label=f"{name}: theory")
+                ax.errorbar(dd["leg_failure"], dd["simulated"], yerr=2 * dd["stderr"], fmt="o",
+                            color=c, capsize=3, label=f"{name}: simulated ±2 s.e.")
+            ax.set_xlabel("leg-failure probability")
+            ax.set_ylabel("expected arbitrage profit per opportunity (USD)")
+            ax.set_title("Atomic against non-atomic cross-rollup arbitrage")
+            ax.legend(fontsize=8)
+        else:
+            s = shapley
+            ax.bar(s.index.astype(str), s["shapley"], yerr=2 * s["stderr"], color="#1b9e77",
+                   capsize=3)
+            ax.set_ylabel("Shapley value (USD per run)")
+            ax.set_title(f"Cross-rollup MEV by rollup (total {s.attrs.get('total', np.nan):,.1f}, "
+                         f"{s.attrs.get('method', '')})")
+            ax.axhline(0, color="k", lw=0.6)
+    if title:
+        fig.suptitle(title)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

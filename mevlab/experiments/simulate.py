@@ -89,22 +89,37 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
 
 
 def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flow=None,
-            progress: bool | None = None) -> pd.DataFrame:
+            topology=None, progress: bool | None = None) -> pd.DataFrame:
     """Run every policy on every seed of one scenario.
+
+    Parameters
+    ----------
+    topology : str or list of str, optional
+        ``"isolated"``, ``"shared"`` or both (e.g. ``["isolated", "shared"]``):
+        run the scenario under each; default its own ``topology``. Both topologies
+        see the same prices and order flow for a seed.
 
     Returns
     -------
     DataFrame
-        Tidy: one row per policy x seed, columns as in :meth:`Result.summary`.
+        Tidy: one row per topology x policy x seed, columns as in :meth:`Result.summary`.
     """
     _check_scenario(scn)
     pols = [get_policy(p) for p in policies]   # fail on a bad name before any work
     seeds = list(seeds)
     if not seeds:
         raise ConfigError([("seeds", "expected at least one seed")])
-    jobs = [(p, s) for p in pols for s in seeds]
-    rows = [simulate(scn, p, s, flow=flow).summary()
-            for p, s in _progress(jobs, scn.name, progress)]
+    topos = [scn.topology] if topology is None else \
+        [topology] if isinstance(topology, str) else list(topology)
+    bad = [t for t in topos if t not in ("isolated", "shared")]
+    if bad or not topos:
+        raise ConfigError([("topology", f"got {topology!r}; expected 'isolated', 'shared' or "
+                            "a list of them")])
+    scns = {t: scn if t == scn.topology else dataclasses.replace(scn, topology=t)
+            for t in topos}
+    jobs = [(t, p, s) for t in topos for p in pols for s in seeds]
+    rows = [simulate(scns[t], p, s, flow=flow).summary()
+            for t, p, s in _progress(jobs, scn.name, progress)]
     df = pd.concat(rows, ignore_index=True)
     df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,
                      "versions": versions()})

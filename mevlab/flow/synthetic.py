@@ -83,9 +83,10 @@ def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
     on the second with the proceeds, e.g. move ETH from A to B through USDC.
     Under ``shared`` the intent is one bundle (both legs share their arrival
     times); under ``isolated`` each leg travels on its own, with its own
-    latencies. Leg sizes are in numeraire here; limits are set at submission
-    (:func:`to_token_units`), from the external price, since a user cannot
-    quote the state of a pool on another rollup at the time its leg executes.
+    latencies. Leg sizes are in numeraire here (:func:`to_token_units`); each
+    leg's limit is its quote at the pool state its user saw when submitting,
+    times ``1 - tolerance``, set by the engine at the opening of the slot
+    (of the leg's clock) in which the intent was submitted.
 
     Returns
     -------
@@ -141,25 +142,15 @@ def to_token_units(scn, df: pd.DataFrame, price_times: np.ndarray, prices: np.nd
 
     Uses the last external price known at submission (the last slot close at
     or before ``submit_time``; the initial price before the first close).
-    ``prices`` is (n_times, n_tokens) with the numeraire in column 0. Legs of
-    cross-rollup intents (``intent >= 0``) also get their limit here: the
-    external-price quote net of the pool fee, times ``1 - tolerance``.
+    ``prices`` is (n_times, n_tokens) with the numeraire in column 0.
     """
     toks = np.array(scn.pool_tokens())[df["pool"].to_numpy()]          # (n, 2)
     rows = np.arange(len(df))
-    d = df["direction"].to_numpy().astype(int)
-    tok_in, tok_out = toks[rows, d], toks[rows, 1 - d]
+    tok_in = toks[rows, df["direction"].to_numpy().astype(int)]
     known = np.searchsorted(price_times, df["submit_time"].to_numpy(), side="right") - 1
     p0 = scn.initial_prices()
-    at = np.maximum(known, 0)
-    p_in = np.where(known >= 0, prices[at, tok_in], p0[tok_in])
-    p_out = np.where(known >= 0, prices[at, tok_out], p0[tok_out])
+    p_in = np.where(known >= 0, prices[np.maximum(known, 0), tok_in], p0[tok_in])
     df["amount_in"] = df["amount_in"].to_numpy() / p_in
-    if "intent" in df and (df["intent"].to_numpy() >= 0).any():
-        g = 1.0 - np.array([p.fee for p in scn.pools])[df["pool"].to_numpy()]
-        quote = df["amount_in"].to_numpy() * p_in / p_out * g
-        df["min_out"] = np.where(df["intent"].to_numpy() >= 0,
-                                 quote * (1.0 - df["tolerance"].to_numpy()), np.nan)
     return df
 
 
