@@ -20,10 +20,15 @@ def test_generated_flow_has_the_documented_columns(small):
 def test_poisson_rate_per_rollup(preset):
     scn = dataclasses.replace(preset, duration=2000.0)
     f = ml.simulate(scn, "fcfs-private", 1).flow
+    share = scn.users.cross_share
+    assert share > 0
+    first = f[f["leg"] == 0]
     for i, r in enumerate(scn.rollups):
-        expected = scn.users.rate * r.activity * scn.duration
-        n = int((f["rollup"] == i).sum())
-        assert abs(n - expected) < 5 * np.sqrt(expected), (r.name, n, expected)
+        # single users, and cross-rollup intents starting on the rollup, take their shares
+        for rows, part in ((first["intent"] < 0, 1.0 - share), (first["intent"] >= 0, share)):
+            expected = scn.users.rate * r.activity * scn.duration * part
+            n = int((rows & (first["rollup"] == i)).sum())
+            assert abs(n - expected) < 5 * np.sqrt(expected), (r.name, n, expected)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -87,12 +87,14 @@ def test_waiting_transactions_land_in_the_next_decryptable_slot_of_their_rollup(
     iso = dataclasses.replace(scn, topology="isolated",
                               threshold={"uptime": 0.6, "keypers": 4, "threshold": 3})
     world = prepare(iso, 5)
-    before = world.flow_table[["submit_time", "slot"]].copy()
+    # the two legs of a cross-rollup intent share a submission time, not a pool
+    before = world.flow_table[["submit_time", "pool", "slot"]].copy()
     after, *_ = get_policy("threshold").setup(iso, world)
     live = after.slots.live
     clock = world.slots.clock
-    moved = before.merge(after.flow_table[["submit_time", "slot"]], on="submit_time",
-                         how="left", suffixes=("", "_new"))
+    moved = before.merge(after.flow_table[["submit_time", "pool", "slot"]],
+                         on=["submit_time", "pool"], how="left", suffixes=("", "_new"))
+    assert len(moved) == len(before)
     n_moved = 0
     for s_old, s_new in zip(moved["slot"], moved["slot_new"]):
         # brute force: walk forward to the first live slot of the same clock
@@ -128,9 +130,9 @@ def test_a_tampered_reveal_is_rejected_and_its_transaction_dropped(small, monkey
     assert gone not in set(r.flow["submit_time"])
 
 
-def test_router_arbitrage_never_trades_a_pool_a_next_slot_backrun_moves(small):
+def test_router_arbitrage_never_trades_a_pool_a_next_slot_backrun_moves(scn):
     for policy in ("commit_reveal", "threshold"):
-        r = _run(small, policy, 0, searcher="dual")
+        r = _run(scn, policy, 0, searcher="dual")
         e = r.extractions[r.extractions["strategy"] == "arbitrage"]
         assert len(e) > 0 and (e["gross"] > -1e-9).all(), policy
 
