@@ -17,9 +17,10 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mevlab compare --preset superchain --seeds 4 --out $(OUT)
+	$(BIN)/mevlab compare --preset superchain --seeds 4 --topology isolated,shared --out $(OUT)
 	$(BIN)/mevlab sealed --preset superchain --seeds 2 --out $(OUT)
 	$(BIN)/mevlab batch --preset superchain --seeds 2 --out $(OUT)
+	$(BIN)/mevlab cross --preset mixed-stack --seeds 2 --runs 40 --out $(OUT)/cross
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

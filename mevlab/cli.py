@@ -234,9 +234,9 @@ def _cross(args) -> int:
     def write(tmp):
         _write_parquet(lr, tmp / "leg_risk.parquet", meta)
         _write_parquet(at, tmp / "atomic_vs_nonatomic.parquet", meta)
-        _write_parquet(sh.reset_index(names="rollup"), tmp / "shapley.parquet", meta)
+        _write_parquet(sh.reset_index(), tmp / "shapley.parquet", meta)
         for name, d in (("leg_risk", lr), ("atomic_vs_nonatomic", at),
-                        ("shapley", sh.reset_index(names="rollup"))):
+                        ("shapley", sh.reset_index())):
             d.to_csv(tmp / f"{name}.csv", index=False)
         ml.plot_cross_rollup(lr, at, sh, tmp / "cross_rollup.png",
                              title=f"Cross-rollup leg risk and MEV — {scn.name}")

@@ -133,8 +133,12 @@ def prepare(scn, seed, flow=None) -> World:
     df["tie_u"] = r_tie.uniform(size=len(df))
     if scn.topology == "shared" and "intent" in df:
         # a bundle is one message: its legs share their tie-break and stay adjacent in any order
-        lead = df.groupby("intent")["tie_u"].transform("first")
-        df["tie_u"] = np.where(df["intent"].to_numpy() >= 0, lead, df["tie_u"])
+        iid = df["intent"].to_numpy()
+        rows = np.flatnonzero(iid >= 0)
+        rows = rows[np.argsort(iid[rows], kind="stable")]
+        tie = df["tie_u"].to_numpy().copy()
+        tie[rows[1::2]] = tie[rows[0::2]]
+        df["tie_u"] = tie
     tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
     df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
     # a leg of a cross-rollup intent quotes its limit from the pool as its user saw it: at

@@ -203,6 +203,7 @@ def shapley_rollups(scn: Scenario, policy="fcfs", seeds=range(2), *, metric="cro
             bar.total = total
             bar.update(1)
     df = shapley(names, value, exact_max=exact_max, samples=samples, seed=seed, progress=tick)
+    df.index.name = "rollup"
     if bar is not None and hasattr(bar, "close"):
         bar.close()
     df.attrs.update({"scenario": scn.name, "scenario_hash": scn.hash(), "seeds": seeds,

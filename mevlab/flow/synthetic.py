@@ -99,42 +99,42 @@ def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
     routes = np.array(routes)
     rnames = [r.name for r in scn.rollups]
-    src_rollup = np.array([rnames.index(scn.pools[a].rollup) for a in routes[:, 0]])
-    w_route = np.array([scn.pools[a].weight * scn.pools[b].weight for a, b in routes])
-    frames = []
+    pool_rollup = np.array([rnames.index(p.rollup) for p in scn.pools])
+    weight = np.array([p.weight for p in scn.pools])
+    src_rollup = pool_rollup[routes[:, 0]]
+    w_route = weight[routes[:, 0]] * weight[routes[:, 1]]
+    times, picks = [], []
     for r in range(len(scn.rollups)):
         mine = np.flatnonzero(src_rollup == r)
         if not len(mine):
             continue
         n = rng.poisson(u.rate * u.cross_share * scn.rollups[r].activity * scn.duration)
-        t = np.sort(rng.uniform(0.0, scn.duration, n))
-        pick = mine[rng.choice(len(mine), n, p=w_route[mine] / w_route[mine].sum())]
-        frames.append(pd.DataFrame({"submit_time": t, "route": pick}))
-    df = pd.concat(frames, ignore_index=True).sort_values("submit_time", kind="stable",
-                                                          ignore_index=True)
-    n = len(df)
+        times.append(np.sort(rng.uniform(0.0, scn.duration, n)))
+        picks.append(mine[rng.choice(len(mine), n, p=w_route[mine] / w_route[mine].sum())])
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")
+    t, route = t[order], routes[np.concatenate(picks)[order]]
+    n = len(t)
     size = u.size_median * np.exp(u.size_sigma * rng.standard_normal(n))
     side = (rng.uniform(size=n) < 0.5).astype(np.int8)
     tol_w = np.asarray(u.tolerance_weights, float)
     tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
     fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
-    t = df["submit_time"].to_numpy()
     lat = [draw_latencies(scn, t, rng) for _ in range(2)]
     if scn.topology == "shared":
         lat[1] = lat[0]          # one bundle, one message
-    route = routes[df["route"].to_numpy()]
     g0 = 1.0 - np.array([p.fee for p in scn.pools])[route[:, 0]]
-    legs = []
-    for leg in range(2):
-        legs.append(pd.DataFrame({
-            "submit_time": t, "t_seq": lat[leg][0], "t_pub": lat[leg][1],
-            "rollup": [rnames.index(scn.pools[p].rollup) for p in route[:, leg]],
-            "pool": route[:, leg], "direction": side if leg == 0 else 1 - side,
-            # the second leg spends what the first is quoted to return
-            "amount_in": size if leg == 0 else size * g0, "tolerance": tol,
-            "priority_fee": fee / 2.0, "informed": False,
-            "intent": np.arange(n), "leg": leg}))
-    return pd.concat(legs, ignore_index=True)[cols]
+    two = lambda a, b: np.concatenate([a, b])
+    return pd.DataFrame({
+        "submit_time": two(t, t), "t_seq": two(lat[0][0], lat[1][0]),
+        "t_pub": two(lat[0][1], lat[1][1]),
+        "rollup": pool_rollup[route.T.ravel()], "pool": route.T.ravel(),
+        "direction": two(side, 1 - side),
+        # the second leg spends what the first is quoted to return
+        "amount_in": two(size, size * g0), "tolerance": two(tol, tol),
+        "priority_fee": two(fee, fee) / 2.0, "informed": np.zeros(2 * n, bool),
+        "intent": two(np.arange(n), np.arange(n)),
+        "leg": np.repeat(np.array([0, 1], np.int8), n)})[cols]
 
 
 def to_token_units(scn, df: pd.DataFrame, price_times: np.ndarray, prices: np.ndarray):
