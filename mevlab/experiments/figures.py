@@ -37,7 +37,11 @@ def plot_value_flow(summary, path=None, title=None):
     Returns
     -------
     matplotlib.figure.Figure
+        With rows of both topologies (``compare(..., topology=["isolated", "shared"])``)
+        this is :func:`plot_topology`: shared against isolated per policy.
     """
+    if summary["topology"].nunique() > 1:
+        return plot_topology(summary, path, title)
     g = summary.groupby("policy", sort=False)
     mean = g.mean(numeric_only=True)
     n = g.size()

@@ -211,12 +211,7 @@ class Result:
         rows = np.arange(len(sel))
         inv = pd.Series(sel["amount_out"] * P[tok[rows, 1 - d]]
                         - sel["amount_in"] * P[tok[rows, d]]).groupby(sel["bundle"]).sum()
-        legs = set()
-        if "intent" in self.flow:
-            legs = set(np.flatnonzero(self.flow["intent"].to_numpy() >= 0).tolist())
-        around = np.isin(e["victim"], list(legs)) if legs else np.zeros(len(e), bool)
-        mev = float(e["gross"][np.isin(e["bundle"], cross) & (e["strategy"] == 1)].sum()
-                    + e["gross"][around].sum())
+        mev = float(e["gross"][self._cross_rows()].sum())
         it = self.intents
         return {"cross_mev": mev, "bundles": int(len(cross)),
                 "bundles_partial": int(len(partial)),
@@ -224,6 +219,43 @@ class Result:
                 "cross_intents": int(len(it)),
                 "one_leg_rate": float((it["outcome"] == "one_leg").mean()) if len(it) else np.nan,
                 "leg_risk_users": float(it["stranded_value_end"].sum())}
+
+    def by_rollup(self) -> pd.DataFrame:
+        """Extracted MEV per rollup (numeraire, gross, over the run): by strategy, the part
+        from cross-rollup flow (searcher bundles spanning rollups and trades around legs of
+        user intents, see :meth:`cross_rollup`), and the users' cost on that rollup."""
+        e = self.extractions
+        f = self.fills
+        names = [r.name for r in self.scenario.rollups]
+        out = e.pivot_table(index="rollup", columns="strategy", values="gross", aggfunc="sum",
+                            observed=False).reindex(names).fillna(0.0)
+        out = out.drop(columns=["user"], errors="ignore")   # users extract nothing
+        out.columns = [f"mev_{c}" for c in out.columns]
+        out.insert(0, "mev_total", e.groupby("rollup", observed=False)["gross"].sum()
+                   .reindex(names).fillna(0.0))
+        cross = self._cross_rows()
+        out["cross_mev"] = pd.Series(e["gross"].to_numpy()[cross], dtype=float).groupby(
+            e["rollup"].to_numpy()[cross]).sum().reindex(names).fillna(0.0).to_numpy()
+        users = f[f["sender_kind"] == "user"]
+        ex = users["status"] == "executed"
+        cost = np.where(ex, users["value_in"] - users["value_out"], 0.0) + users["gas"] \
+            + users["fee_paid"]
+        out["user_cost"] = pd.Series(cost.to_numpy()).groupby(users["rollup"].to_numpy()).sum() \
+            .reindex(names).fillna(0.0).to_numpy()
+        out.index.name = "rollup"
+        return out
+
+    def _cross_rows(self) -> np.ndarray:
+        """Extraction rows counted as cross-rollup MEV (see :meth:`cross_rollup`)."""
+        f = self.raw_fills
+        e = self.raw_extractions
+        arb = f[(f["sender_kind"] == 1) & (f["bundle"] >= 0) & (f["strategy"] == 1)]
+        spans = pd.Series(arb["rollup"]).groupby(arb["bundle"]).nunique()
+        cross = spans[spans > 1].index.to_numpy()
+        legs = np.zeros(0, np.int64)
+        if "intent" in self.flow:
+            legs = np.flatnonzero(self.flow["intent"].to_numpy() >= 0)
+        return (np.isin(e["bundle"], cross) & (e["strategy"] == 1)) | np.isin(e["victim"], legs)
 
     # ------------------------------------------------------------------ summary
     def _censored_share(self, users) -> float:

@@ -159,6 +159,19 @@ def test_router_takes_the_independent_inventory_free_optimum():
     assert s["leg_risk_searchers"] == pytest.approx(abs(ref["legs"]["a"]["value"]), rel=1e-6)
 
 
+def test_mev_per_rollup_adds_up_to_the_run():
+    scn = dataclasses.replace(ml.Scenario.preset("mixed-stack"), duration=120.0,
+                              searcher="dual", router_inventory=0.0)
+    res = ml.simulate(_with_intents(scn, 0.2), "fcfs", 1)
+    b, s = res.by_rollup(), res.summary().iloc[0]
+    assert list(b.index) == ["op", "zk", "arb"]
+    for col in ("mev_total", "cross_mev", "user_cost"):
+        assert b[col].sum() == pytest.approx(s[col], rel=1e-9, abs=1e-9)
+    assert s["cross_mev"] > 0 and s["bundles"] > 0
+    parts = b[[c for c in b.columns if c.startswith("mev_") and c != "mev_total"]]
+    assert np.allclose(parts.sum(axis=1), b["mev_total"])
+
+
 def test_atomic_and_nonatomic_profits_match_theory():
     df = ml.atomic_vs_nonatomic((0.0, 0.3, 0.6, 1.0), n_runs=120, progress=False)
     scn = two_rollup_arbitrage_scenario()
