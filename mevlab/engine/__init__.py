@@ -84,6 +84,8 @@ class World(NamedTuple):
     crypto_seed: np.random.SeedSequence   # keys, salts: never shift any other draw
     leader: np.ndarray                    # (n_slots,) sequencer leading each slot, -1 if none
     never_included: int = 0               # transactions whose slot and every later one was missed
+    intent_legs: np.ndarray = None        # (n_legs, 3) intent id, leg and rollup of every
+                                          # generated leg, executed or not (None: no intents)
     missed_slots: int = 0                 # slots whose leader was offline
 
 
@@ -113,7 +115,8 @@ def prepare(scn, seed, flow=None) -> World:
     children = ss.spawn(8)
     r_price, r_flow, r_tie, r_key = (np.random.default_rng(c) for c in children[:4])
     if flow is None:
-        # intents from their own stream: adding them shifts no other draw
+        # intents from their own stream: they move no price draw and do not depend on the
+        # other users (single users give up their share of the rate to them)
         df = generate(scn, r_flow).assign(intent=-1, leg=0)
         intents = generate_intents(scn, np.random.default_rng(children[7]))
         if len(intents):
@@ -132,13 +135,15 @@ def prepare(scn, seed, flow=None) -> World:
         to_token_units(scn, df, grid, path)
     df["tie_u"] = r_tie.uniform(size=len(df))
     if scn.topology == "shared" and "intent" in df:
-        # a bundle is one message: its legs share their tie-break and stay adjacent in any order
+        # a bundle is one message: its legs share their arrival times (a replayed trace may
+        # give them apart) and their tie-break, so they stay adjacent in any order
         iid = df["intent"].to_numpy()
         rows = np.flatnonzero(iid >= 0)
-        rows = rows[np.argsort(iid[rows], kind="stable")]
-        tie = df["tie_u"].to_numpy().copy()
-        tie[rows[1::2]] = tie[rows[0::2]]
-        df["tie_u"] = tie
+        rows = rows[np.lexsort((df["leg"].to_numpy()[rows], iid[rows]))]
+        for c in ("tie_u", "t_seq", "t_pub"):
+            v = df[c].to_numpy().copy()
+            v[rows[1::2]] = v[rows[0::2]]
+            df[c] = v
     tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
     df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
     # a leg of a cross-rollup intent quotes its limit from the pool as its user saw it: at
@@ -183,8 +188,11 @@ def prepare(scn, seed, flow=None) -> World:
                                for s in scn.searchers], bool).reshape(-1, 5))
     reserves0 = np.array([[p.reserve_x, p.reserve_y] for p in scn.pools], float)
     key = int(r_key.integers(0, 2**63 - 1))
+    legs = None
+    if "intent" in df and (df["intent"] >= 0).any():
+        legs = df.loc[df["intent"] >= 0, ["intent", "leg", "rollup"]].to_numpy(np.int64)
     world = World(fl, slots, pools, srch, reserves0, key, df, clocks, children[4], children[5],
-                  np.full(n_slots, -1, np.int64))
+                  np.full(n_slots, -1, np.int64), intent_legs=legs)
     if scn.sequencers:
         world = _apply_leaders(scn, world, np.random.default_rng(children[6]))
     return world
@@ -240,6 +248,11 @@ def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -
     live : bool (n_slots,)
         Slots that execute.
     """
+    twin = world.flow.twin
+    if twin is not None and (twin >= 0).any():
+        # a shared-sequencer bundle goes whole: a leg dropped drops its twin (slots move
+        # whole, so the legs stay together)
+        keep = keep & np.where(twin >= 0, keep[np.maximum(twin, 0)], True)
     df = world.flow_table.copy()     # row i is transaction i of world.flow
     df["slot"] = slot
     df["_row"] = np.arange(len(df))

@@ -453,8 +453,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     # in batches the legs left out so that no bundle fills in part
     seq = np.empty(max(max_n, 1), np.int64)
     seen = np.zeros(max(max_n, 1), np.bool_)
-    excl = np.zeros(n_tx, np.bool_)
-    u_fill = np.zeros(n_tx)
+    excl = np.zeros(n_tx if batch else 0, np.bool_)
+    u_fill = np.zeros(n_tx if batch else 0)
     b_save = np.zeros((n_pools, 2))
     k = state[0]
     e = state[1]

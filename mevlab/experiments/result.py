@@ -11,6 +11,10 @@ from ..enums import SENDER_NAMES, STATUS_NAMES, STRATEGY_NAMES
 from ..ledger import balance, build_ledger, lp_trading
 from ..metrics import gini, hhi
 
+#: status codes of intent legs beyond the kernel's: filled in part by a batch, never included
+PARTIAL = 10
+NOT_INCLUDED = 11
+
 FILL_COLUMNS = ("id", "slot", "rollup", "pool", "position", "sender_kind", "sender", "strategy",
                 "bundle", "tx", "direction", "amount_in", "amount_out", "price", "status",
                 "min_out", "standalone_out", "mev_out", "ext_price", "out_price", "value_in",
@@ -45,6 +49,7 @@ class Result:
     pool_tokens: np.ndarray = field(repr=False)   # (n_pools, 2) token index of x and y
     meta: dict = field(default_factory=dict)
     slot_leader: np.ndarray = field(default=None, repr=False)   # (n_slots,) -1: no leader set
+    intent_legs: np.ndarray = field(default=None, repr=False)   # (n_legs, 3) intent, leg, rollup
 
     # ------------------------------------------------------------------ tables
     @functools.cached_property
@@ -135,50 +140,67 @@ class Result:
     def intents(self) -> pd.DataFrame:
         """One row per cross-rollup user intent (model.md §2) and what became of its legs.
 
-        ``outcome`` is ``both``, ``none`` or ``one_leg``; ``leg_gap`` (s) is the
-        time between the legs' inclusions (both executed). A one-leg execution
-        leaves the user holding what the executed leg returned, on that leg's
-        rollup, instead of the intended position: ``stranded_value`` is that
-        inventory in numeraire at the slot's external price,
-        ``stranded_value_end`` the same inventory marked to market at the end of
-        the run.
+        ``status_*`` is ``executed`` (in full), ``partial`` (a batch filled part of it),
+        ``reverted``, ``dropped`` or ``not_included`` (the leg never reached a produced,
+        decryptable slot, or was rejected). ``outcome`` is ``both`` (both legs executed in
+        full), ``none`` or ``one_leg``; ``leg_gap`` (s) is the time between the legs'
+        inclusions when both executed. A one-leg execution leaves the user holding what the
+        executed leg returned, on that leg's rollup, instead of the intended position:
+        ``stranded_value`` is that inventory in numeraire at the slot's external price,
+        ``stranded_value_end`` the same inventory marked to market at the end of the run, and
+        ``leg_pnl_end`` what the half-done trade is worth at the end (received less tendered,
+        at the final external prices).
         """
         cols = ["intent", "rollup_0", "rollup_1", "status_0", "status_1", "outcome",
-                "inclusion_0", "inclusion_1", "leg_gap", "stranded_value", "stranded_value_end"]
-        if "intent" not in self.flow or not (self.flow["intent"] >= 0).any():
+                "inclusion_0", "inclusion_1", "leg_gap", "stranded_value", "stranded_value_end",
+                "leg_pnl_end"]
+        if self.intent_legs is None or not len(self.intent_legs):
             return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
         f = self.raw_fills[self.raw_fills["sender_kind"] == 0]
         legs = self.flow.iloc[f["tx"]][["intent", "leg"]].to_numpy()
         mine = legs[:, 0] >= 0
         f, legs = f[mine], legs[mine]
-        t = pd.DataFrame({"intent": legs[:, 0], "leg": legs[:, 1], "status": f["status"],
+        asked = self.flow["amount_in"].to_numpy()[f["tx"]]
+        status = np.where((f["status"] == 0) & (f["amount_in"] < asked * (1 - 1e-12)),
+                          PARTIAL, f["status"]).astype(np.int64)
+        t = pd.DataFrame({"intent": legs[:, 0], "leg": legs[:, 1], "status": status,
                           "rollup": f["rollup"], "inclusion": f["inclusion_time"],
                           "value_out": f["value_out"], "pool": f["pool"],
-                          "amount_out": f["amount_out"], "direction": f["direction"]})
-        w = t.pivot(index="intent", columns="leg")
-        ok = w["status"] == 0
+                          "amount_in": f["amount_in"], "amount_out": f["amount_out"],
+                          "direction": f["direction"]})
+        # every generated leg, executed or not: one never included has no fill row
+        w = t.pivot(index="intent", columns="leg").reindex(
+            np.unique(self.intent_legs[:, 0]))
+        status = w["status"].fillna(NOT_INCLUDED).to_numpy(np.int64)
+        ok = status == 0
         n_ok = ok.sum(axis=1)
         rnames = [r.name for r in self.scenario.rollups]
-        out = pd.DataFrame({"intent": w.index.astype(np.int64)})
+        out = pd.DataFrame({"intent": w.index.to_numpy(np.int64)})
+        names = {**STATUS_NAMES, PARTIAL: "partial", NOT_INCLUDED: "not_included"}
+        where = pd.DataFrame(self.intent_legs, columns=["intent", "leg", "rollup"]).pivot(
+            index="intent", columns="leg", values="rollup").reindex(w.index)
         for leg in (0, 1):
-            out[f"rollup_{leg}"] = pd.Categorical.from_codes(w[("rollup", leg)].to_numpy(int),
+            out[f"rollup_{leg}"] = pd.Categorical.from_codes(where[leg].to_numpy(np.int64),
                                                              categories=rnames)
-            out[f"status_{leg}"] = _cat(w[("status", leg)].to_numpy(int), STATUS_NAMES)
+            out[f"status_{leg}"] = _cat(status[:, leg], names)
             out[f"inclusion_{leg}"] = w[("inclusion", leg)].to_numpy()
-        out["outcome"] = np.select([n_ok.to_numpy() == 2, n_ok.to_numpy() == 0],
-                                   ["both", "none"], "one_leg")
-        out["leg_gap"] = np.where(n_ok.to_numpy() == 2,
+        out["outcome"] = np.select([n_ok == 2, n_ok == 0], ["both", "none"], "one_leg")
+        out["leg_gap"] = np.where(n_ok == 2,
                                   np.abs(out["inclusion_1"] - out["inclusion_0"]), np.nan)
-        # the executed leg of a one-leg intent: what it returned, now and at the end
-        one = (n_ok == 1).to_numpy()
-        leg_ok = np.where(ok[1].to_numpy(), 1, 0)
+        # the executed leg of a one-leg intent: what it returned and what it cost
+        one = n_ok == 1
         rows = np.arange(len(out))
+        leg_ok = np.where(ok[:, 1], 1, 0)
         pick = lambda col: np.column_stack([w[(col, 0)], w[(col, 1)]])[rows, leg_ok]
-        pool = pick("pool").astype(np.int64)
-        tok_out = self.pool_tokens[pool, 1 - pick("direction").astype(np.int64)]
-        end_price = self.slot_prices[-1][tok_out]
-        out["stranded_value"] = np.where(one, pick("value_out"), 0.0)
-        out["stranded_value_end"] = np.where(one, pick("amount_out") * end_price, 0.0)
+        pool = np.nan_to_num(pick("pool")).astype(np.int64)
+        d = np.nan_to_num(pick("direction")).astype(np.int64)
+        tok = self.pool_tokens[pool]
+        end = self.slot_prices[-1]
+        got = np.nan_to_num(pick("amount_out")) * end[tok[rows, 1 - d]]
+        gave = np.nan_to_num(pick("amount_in")) * end[tok[rows, d]]
+        out["stranded_value"] = np.where(one, np.nan_to_num(pick("value_out")), 0.0)
+        out["stranded_value_end"] = np.where(one, got, 0.0)
+        out["leg_pnl_end"] = np.where(one, got - gave, 0.0)
         return out[cols]
 
     def cross_rollup(self) -> dict:
@@ -187,15 +209,16 @@ class Result:
         - ``cross_mev``: gross profit of searcher bundles with legs on two or
           more rollups, plus what searchers took around the legs of users'
           cross-rollup intents;
-        - ``bundles_partial``: searcher cross-rollup bundles with a leg that did
-          not execute (only possible under ``isolated``), ``bundles``: all of them;
-        - ``leg_risk_searchers``: the inventory such partial bundles left,
-          marked to market at the end of the run (absolute value);
-        - ``one_leg_rate`` and ``leg_risk_users`` (stranded inventory at the end)
-          of users' intents.
+        - ``bundles``: searcher cross-rollup bundles, ``bundles_partial``: those
+          with a leg that did not execute (only possible under ``isolated``);
+        - ``cross_intents``, ``one_leg_rate``: users' intents and the share executed
+          on one rollup only;
+        - leg risk, users' one-leg intents and searchers' partial bundles alike:
+          ``leg_risk_*`` is the inventory their executed legs left (what they
+          received) marked to market at the end of the run, ``leg_pnl_*`` what those
+          half-done trades are worth then (received less tendered, signed).
         """
         f = self.raw_fills
-        e = self.raw_extractions
         arb = f[(f["sender_kind"] == 1) & (f["bundle"] >= 0) & (f["strategy"] == 1)]
         spans = pd.DataFrame({"b": arb["bundle"], "r": arb["rollup"],
                               "ok": arb["status"] == 0}).groupby("b")
@@ -203,22 +226,22 @@ class Result:
         cross = cross[cross > 1].index.to_numpy()
         partial = spans["ok"].all()
         partial = partial[~partial].index.intersection(cross).to_numpy()
-        # inventory the executed legs of partial bundles left, at the final prices
         P = self.slot_prices[-1]
         sel = arb[np.isin(arb["bundle"], partial) & (arb["status"] == 0)]
         d = sel["direction"].astype(np.int64)
         tok = self.pool_tokens[sel["pool"].astype(np.int64)]
         rows = np.arange(len(sel))
-        inv = pd.Series(sel["amount_out"] * P[tok[rows, 1 - d]]
-                        - sel["amount_in"] * P[tok[rows, d]]).groupby(sel["bundle"]).sum()
-        mev = float(e["gross"][self._cross_rows()].sum())
+        got = sel["amount_out"] * P[tok[rows, 1 - d]]
+        gave = sel["amount_in"] * P[tok[rows, d]]
         it = self.intents
-        return {"cross_mev": mev, "bundles": int(len(cross)),
-                "bundles_partial": int(len(partial)),
-                "leg_risk_searchers": float(np.abs(inv).sum()),
+        return {"cross_mev": float(self.raw_extractions["gross"][self._cross_rows()].sum()),
+                "bundles": int(len(cross)), "bundles_partial": int(len(partial)),
+                "leg_risk_searchers": float(got.sum()),
+                "leg_pnl_searchers": float((got - gave).sum()),
                 "cross_intents": int(len(it)),
                 "one_leg_rate": float((it["outcome"] == "one_leg").mean()) if len(it) else np.nan,
-                "leg_risk_users": float(it["stranded_value_end"].sum())}
+                "leg_risk_users": float(it["stranded_value_end"].sum()),
+                "leg_pnl_users": float(it["leg_pnl_end"].sum())}
 
     def by_rollup(self) -> pd.DataFrame:
         """Extracted MEV per rollup (numeraire, gross, over the run): by strategy, the part

@@ -85,7 +85,7 @@ def simulate(scn: Scenario, policy="fcfs", seed: int = 0, *, flow=None) -> Resul
             "router": router_stats, "policy_info": policy_info, "timings_s": {"prepare": t1 - t0, "engine": t2 - t1}}
     return Result(scn, pol.name, meta["seed"], fills, ext, world.flow_table, reserves,
                   world.reserves0, world.slots.price, world.pools.tok, meta,
-                  slot_leader=world.leader)
+                  slot_leader=world.leader, intent_legs=world.intent_legs)
 
 
 def compare(scn: Scenario, policies=("fcfs", "priority"), seeds=range(4), *, flow=None,

@@ -31,8 +31,9 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         default: drawn from ``scn.latency``; both or neither, at most
         :data:`MAX_LATENCY` after submission), ``rollup`` (checked against the
         pool's rollup), ``intent`` (an id shared by the two legs of a
-        cross-rollup intent, on pools of two rollups; -1 for single
-        transactions). Numbers must be finite; ``informed`` is true/false or 0/1.
+        cross-rollup intent, on pools of two rollups, never ``informed``; -1
+        for single transactions) with ``leg`` (0 or 1; default: the order of
+        the rows). Numbers must be finite; ``informed`` is true/false or 0/1.
     scn : Scenario
     rng : Generator
         Used only to draw missing latencies.
@@ -61,7 +62,7 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         problems.append(("flow.t_seq" if "t_pub" in df else "flow.t_pub",
                          "t_seq and t_pub come together (or neither: both are drawn)"))
     numeric = [c for c in df.columns
-               if c in FLOW_COLUMNS + ("min_out", "intent") and c != "rollup"]
+               if c in FLOW_COLUMNS + ("min_out", "intent", "leg") and c != "rollup"]
     for c in numeric:
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
         v = df[c].to_numpy()
@@ -99,6 +100,8 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         raise ConfigError(problems)
     pool = df["pool"].astype(np.int64).to_numpy()
     rollup_of_pool = np.array([[r.name for r in scn.rollups].index(p.rollup) for p in scn.pools])
+    if "leg" in df:
+        check("leg", df["leg"].isin([0, 1]), "{0, 1}")
     if "intent" in df:
         iid = df["intent"].to_numpy()
         check("intent", (iid == np.floor(iid)) & (iid >= -1), "integers >= -1")
@@ -108,6 +111,9 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
         if bad.any():
             problems.append(("flow.intent", f"intents {bad[bad].index[:5].astype(int).tolist()}"
                              " need exactly two legs, on pools of two different rollups"))
+        if "informed" in df:
+            check("informed", ~((iid >= 0) & (df["informed"].to_numpy() == 1)),
+                  "false on legs of cross-rollup intents (a leg keeps its side)")
         if problems:
             raise ConfigError(problems)
     if "rollup" in df:
@@ -133,7 +139,10 @@ def read_flow(source, scn, rng: np.random.Generator) -> pd.DataFrame:
     cols = list(FLOW_COLUMNS)
     if "intent" in df:
         out["intent"] = df["intent"].astype(np.int64).to_numpy()
-        cols.append("intent")
+        # legs numbered in the order the table gives them (a generated table keeps its own)
+        out["leg"] = (df["leg"].astype(np.int64).to_numpy() if "leg" in df else
+                      np.where(out["intent"] >= 0, out.groupby("intent").cumcount(), 0))
+        cols += ["intent", "leg"]
     if "min_out" in df:
         out["min_out"] = df["min_out"].astype(float).to_numpy()
         cols.append("min_out")

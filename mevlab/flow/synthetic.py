@@ -121,8 +121,12 @@ def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
     tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
     fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
     lat = [draw_latencies(scn, t, rng) for _ in range(2)]
+    # two transactions split the priority fee; a bundle is one message with one fee, carried
+    # by its first leg (the bundle is ordered by it, the second leg follows the first)
+    fees = (fee / 2.0, fee / 2.0)
     if scn.topology == "shared":
-        lat[1] = lat[0]          # one bundle, one message
+        lat[1] = lat[0]
+        fees = (fee, np.zeros(n))
     g0 = 1.0 - np.array([p.fee for p in scn.pools])[route[:, 0]]
     two = lambda a, b: np.concatenate([a, b])
     return pd.DataFrame({
@@ -132,7 +136,7 @@ def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
         "direction": two(side, 1 - side),
         # the second leg spends what the first is quoted to return
         "amount_in": two(size, size * g0), "tolerance": two(tol, tol),
-        "priority_fee": two(fee, fee) / 2.0, "informed": np.zeros(2 * n, bool),
+        "priority_fee": two(*fees), "informed": np.zeros(2 * n, bool),
         "intent": two(np.arange(n), np.arange(n)),
         "leg": np.repeat(np.array([0, 1], np.int8), n)})[cols]
 
