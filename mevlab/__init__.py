@@ -15,7 +15,7 @@ from .config import (AssetSpec, LatencySpec, PoolSpec, RollupSpec, Scenario,  # 
 from .errors import ConfigError  # noqa: E402
 from .experiments import (Result, atomic_vs_nonatomic, compare, leg_risk,  # noqa: E402
                           plot_cross_rollup, plot_sealed_curves, plot_topology, plot_value_flow,
-                          sealed_curves, shapley_rollups, simulate)
+                          read_sweep, sealed_curves, shapley_rollups, simulate, sweep)
 from .policies import Policy, check_policy, list_policies  # noqa: E402
 
 __version__ = "0.1.0"
@@ -24,5 +24,5 @@ __all__ = ["AssetSpec", "ConfigError", "LatencySpec", "Policy", "PoolSpec", "Res
            "RollupSpec", "Scenario", "SearcherSpec", "UserFlowSpec", "amm",
            "atomic_vs_nonatomic", "check_policy", "compare", "enums", "flow", "leg_risk",
            "list_policies", "list_presets", "metrics", "plot_cross_rollup", "plot_sealed_curves",
-           "plot_topology", "plot_value_flow", "policies", "sealed_curves", "searcher",
-           "shapley_rollups", "simulate"]
+           "plot_topology", "plot_value_flow", "policies", "read_sweep", "sealed_curves",
+           "searcher", "shapley_rollups", "simulate", "sweep"]

@@ -1,5 +1,4 @@
-"""Command line: ``mevlab compare``, ``mevlab sealed``, ``mevlab batch``, ``mevlab cross`` and
-``mevlab presets``."""
+"""Command line: ``mevlab compare``, ``sweep``, ``sealed``, ``batch``, ``cross`` and ``presets``."""
 from __future__ import annotations
 
 import argparse
@@ -76,6 +75,18 @@ def _parser():
                         "(default 200)")
     x.add_argument("--out", type=Path, required=True, help="output directory")
     x.add_argument("--quiet", action="store_true", help="no progress bar")
+    w = sub.add_parser("sweep", help="policies x a grid of scenario parameters x seeds, "
+                                     "locally or on a Dask cluster, cached, to Parquet")
+    w.add_argument("config", type=Path, help="sweep TOML: preset or scenario, policies, seeds, "
+                                             "[set] fixed changes, [grid] swept values")
+    w.add_argument("--backend", choices=("local", "dask"), default=None,
+                   help="local processes (default) or Dask (default with --scheduler)")
+    w.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://host:port "
+                                                     "(default: a LocalCluster)")
+    w.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: all cores)")
+    w.add_argument("--out", type=Path, required=True, help="output directory")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
     k = sub.add_parser("sealed", help="commit_reveal against the bond and threshold against "
                                       "the colluding keypers: what MEV survives, who gets it")
     _scenario_args(k)
@@ -193,6 +204,73 @@ def _compare(args) -> int:
             else ", ".join(f"value_flow_{t}.png" for t in topos) + ", topology.png")
     print(f"\nwrote summary.parquet, summary.csv, {figs}, scenario.toml, meta.json "
           f"to {args.out}/ ({elapsed:.1f} s)")
+    return 0
+
+
+SWEEP_KEYS = ("preset", "scenario", "policies", "seeds", "entropy", "set", "grid")
+
+
+def load_sweep_config(path: Path):
+    """``(scenario, grid, policies, seeds, entropy)`` from a sweep TOML file.
+
+    Keys: ``preset`` or ``scenario`` (a scenario TOML path, relative to the config),
+    ``policies`` (list), ``seeds`` (count or list), ``entropy``, a ``[set]`` table of
+    dotted paths fixed for the whole sweep and a ``[grid]`` table of dotted paths to
+    lists of values.
+    """
+    import tomllib
+
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+    from mevlab.experiments.sweeps import set_path
+    if not path.is_file():
+        raise ConfigError([("config", f"no sweep file at {str(path)!r}")])
+    try:
+        cfg = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([("config", f"not valid TOML: {e}")]) from None
+    problems = [(f"config.{k}", f"unknown key; accepted: {list(SWEEP_KEYS)}")
+                for k in cfg if k not in SWEEP_KEYS]
+    if "preset" in cfg and "scenario" in cfg:
+        problems.append(("config.scenario", "give preset or scenario, not both"))
+    if problems:
+        raise ConfigError(problems)
+    if "scenario" in cfg:
+        scn = ml.Scenario.from_toml(path.parent / cfg["scenario"])
+    else:
+        scn = ml.Scenario.preset(cfg.get("preset", "superchain"))
+    fixed = cfg.get("set", {})
+    if fixed:
+        d = scn.to_dict()
+        for k, v in fixed.items():
+            set_path(d, k, v)
+        scn = ml.Scenario.from_dict(d)
+    return (scn, cfg.get("grid", {}), cfg.get("policies", ["fcfs"]), cfg.get("seeds", 4),
+            cfg.get("entropy", 0))
+
+
+def _sweep(args) -> int:
+    import mevlab as ml
+    from mevlab.errors import ConfigError
+    from mevlab.experiments.sweeps import sweep
+    problems = []
+    if args.out.exists() and not args.out.is_dir():
+        problems.append(("--out", f"{str(args.out)!r} exists and is not a directory"))
+    if problems:
+        raise ConfigError(problems)
+    scn, grid, policies, seeds, entropy = load_sweep_config(args.config)
+    backend = args.backend or ("dask" if args.scheduler else "local")
+    t0 = time.perf_counter()
+    df = sweep(scn, grid, policies, seeds, backend=backend, scheduler=args.scheduler,
+               workers=args.workers, out=args.out, entropy=entropy, progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    keys = ["policy", *grid]
+    print(f"\n{scn.name}: {len(df)} runs ({df.attrs['computed']} computed, "
+          f"{df.attrs['cached']} from the cache), {backend} backend; mean over seeds, USD\n")
+    print(df.groupby(keys, sort=False)[["mev_total", "to_searchers", "user_cost",
+                                        "user_mev_loss"]].mean()
+          .to_string(float_format=lambda v: f"{v:,.2f}"))
+    print(f"\nwrote sweep.parquet to {args.out}/ ({elapsed:.1f} s)")
     return 0
 
 
@@ -368,6 +446,8 @@ def main(argv=None) -> int:
             return _batch(args)
         if args.cmd == "cross":
             return _cross(args)
+        if args.cmd == "sweep":
+            return _sweep(args)
         if args.cmd == "presets":
             import mevlab as ml
             for name in ml.list_presets():
