@@ -197,7 +197,7 @@ class RollupSpec(_Spec):
     """One rollup: stack label, block time and the gas a swap costs."""
     name: str = text(nonempty=True)
     stack: str = choice("op", ("op", "zk", "arbitrum", "custom"))
-    block_time: float = num(2.0, 0.01, 3600.0, unit="s")
+    block_time: float = num(2.0, 0.01, 86400.0, unit="s")
     gas_cost: float = num(0.02, 0.0, 1e6, unit="numeraire per swap")
     activity: float = num(1.0, 0.0, 1e6, unit="multiplier on users.rate for this rollup")
 

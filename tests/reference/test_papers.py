@@ -1,0 +1,54 @@
+"""Published results reproduced by the engine (mevlab.papers, issue 7): LVR and arbitrage with
+fees under Poisson blocks, against their closed forms."""
+import math
+
+import pytest
+
+import mevlab as ml
+from mevlab import papers
+
+
+def test_lvr_tends_to_sigma_squared_over_eight():
+    r = papers.lvr(sigma_daily=0.05, fee=0.0, blocks_per_day=7200, block_times="fixed", days=1,
+                   n_paths=10, seed=1)
+    assert r["theory"] == pytest.approx(0.05 ** 2 / 8)
+    assert r["stderr"] < 0.01 * r["theory"]          # the check below can fail
+    assert abs(r["simulated"] / r["theory"] - 1) < 0.03
+
+
+@pytest.mark.parametrize("fee, blocks_per_day, days, n_paths", [
+    (0.0005, 10, 200, 10),      # rare blocks, small fee: nearly every block trades
+    (0.003, 7200, 2, 20),       # Ethereum-like blocks, Uniswap v2 fee
+    (0.01, 100, 80, 20),        # wide band: about one block in five trades
+])
+def test_arbitrage_with_fees_matches_milionis_moallemi_roughgarden(fee, blocks_per_day, days,
+                                                                   n_paths):
+    df = papers.arbitrage_with_fees(sigma_daily=0.05, fee=fee, blocks_per_day=blocks_per_day,
+                                    block_times="poisson", days=days, n_paths=n_paths, seed=2)
+    for q in ("ARB/V", "P_trade"):
+        sim, th, se = df.loc[q, ["simulated", "theory", "stderr"]]
+        assert se < 0.015 * th, (q, se / th)
+        assert abs(sim / th - 1) < 0.05, (q, sim, th)
+
+
+def test_the_theory_is_pinned_to_the_half_spread():
+    # gamma = -ln(1 - fee): with the full spread (2 gamma) P_trade would be far lower
+    th = papers.arbitrage_with_fees_theory(0.05, 0.003, 7200, "poisson")
+    gamma = -math.log(1 - 0.003)
+    assert th["p_trade"] == pytest.approx(1 / (1 + math.sqrt(2 * 7200) * gamma / 0.05))
+    full = 1 / (1 + math.sqrt(2 * 7200) * 2 * gamma / 0.05)
+    assert th["p_trade"] / full - 1 > 0.3
+    # no fee: ARB/V is sigma^2/8 (up to the discrete-block factor), for both block laws
+    assert papers.arbitrage_with_fees_theory(0.05, 0.0, 1e6, "poisson")["arb_per_v"] == \
+        pytest.approx(0.05 ** 2 / 8, rel=1e-6)
+    assert papers.arbitrage_with_fees_theory(0.05, 0.0, 1e6, "fixed")["arb_per_v"] == \
+        pytest.approx(0.05 ** 2 / 8, rel=1e-12)
+
+
+def test_paper_scenarios_reject_bad_input_by_name():
+    with pytest.raises(ml.ConfigError, match=r"sigma_daily.*\(0, 1\]"):
+        papers.pool_scenario(0.0, 0.003, 10)
+    with pytest.raises(ml.ConfigError, match="block_times"):
+        papers.pool_scenario(0.05, 0.003, 10, block_times="gamma")
+    with pytest.raises(ml.ConfigError, match="n_paths"):
+        papers.lvr(n_paths=1)
