@@ -1,4 +1,5 @@
-"""Command line: ``mevlab compare``, ``sweep``, ``sealed``, ``batch``, ``cross`` and ``presets``."""
+"""Command line: ``mevlab compare``, ``sweep``, ``reproduce``, ``sealed``, ``batch``, ``cross``
+and ``presets``."""
 from __future__ import annotations
 
 import argparse
@@ -87,6 +88,12 @@ def _parser():
                    help="worker processes (default: all cores)")
     w.add_argument("--out", type=Path, required=True, help="output directory")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
+    r = sub.add_parser("reproduce", help="regenerate the figures of the published results and "
+                                         "mevlab's headline figures from their manifest")
+    r.add_argument("names", nargs="*", help="figures to make (default with --all: every one)")
+    r.add_argument("--all", action="store_true", help="every figure of the manifest")
+    r.add_argument("--fast", action="store_true", help="smoke size (minutes for all)")
+    r.add_argument("--out", type=Path, required=True, help="output directory")
     k = sub.add_parser("sealed", help="commit_reveal against the bond and threshold against "
                                       "the colluding keypers: what MEV survives, who gets it")
     _scenario_args(k)
@@ -274,6 +281,22 @@ def _sweep(args) -> int:
     return 0
 
 
+def _reproduce(args) -> int:
+    from mevlab.errors import ConfigError
+    from mevlab.reproduce import names, reproduce
+    if not args.names and not args.all:
+        raise ConfigError([("names", f"name a figure or pass --all; figures: {names()}")])
+    if args.names and args.all:
+        raise ConfigError([("--all", "give figure names or --all, not both")])
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError([("--out", f"{str(args.out)!r} exists and is not a directory")])
+    t0 = time.perf_counter()
+    log = reproduce(args.names or None, fast=args.fast, out=args.out)
+    print(f"\nwrote {len(log)} figure(s) and manifest.json to {args.out}/ "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def _cross(args) -> int:
     import mevlab as ml
     from mevlab.errors import ConfigError
@@ -448,6 +471,8 @@ def main(argv=None) -> int:
             return _cross(args)
         if args.cmd == "sweep":
             return _sweep(args)
+        if args.cmd == "reproduce":
+            return _reproduce(args)
         if args.cmd == "presets":
             import mevlab as ml
             for name in ml.list_presets():

@@ -52,3 +52,12 @@ def test_paper_scenarios_reject_bad_input_by_name():
         papers.pool_scenario(0.05, 0.003, 10, block_times="gamma")
     with pytest.raises(ml.ConfigError, match="n_paths"):
         papers.lvr(n_paths=1)
+
+
+def test_the_engine_sandwiches_at_zhou_et_al_s_maximum_front_run():
+    df = papers.sandwich(slippages=(0.001, 0.005, 0.02))
+    # the engine shrinks a* by 1e-9 so that rounding never pushes the victim below its limit
+    assert (df["frontrun_simulated"] <= df["frontrun_theory"]).all()
+    assert (df["frontrun_simulated"] / df["frontrun_theory"] > 1 - 1e-8).all()
+    assert list(df["simulated"]) == pytest.approx(list(df["theory"]), rel=1e-7)
+    assert df["theory"].is_monotonic_increasing and (df["theory"] > 0).all()
