@@ -22,11 +22,17 @@ demo: $(STAMP)
 	$(BIN)/mevlab batch --preset superchain --seeds 2 --out $(OUT)
 	$(BIN)/mevlab cross --preset mixed-stack --seeds 2 --runs 40 --out $(OUT)/cross
 
+# the notebooks are jupytext sources: made into .ipynb in $(NB) and run by nbmake at smoke size
+NB := .nbrun
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	rm -rf $(NB) && mkdir -p $(NB)
+	for f in notebooks/*.py; do \
+		$(BIN)/jupytext --quiet --to ipynb -o $(NB)/$$(basename $$f .py).ipynb $$f || exit 1; \
+	done
+	MEVLAB_SMOKE=1 $(BIN)/python -m pytest -q tests --nbmake $(NB)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache $(NB)

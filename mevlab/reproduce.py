@@ -15,30 +15,6 @@ import pandas as pd
 from . import papers
 from .errors import ConfigError
 
-LVR_BLOCKS = (24, 288, 2880, 7200, 43200)
-
-
-def _lvr(blocks=LVR_BLOCKS, n_paths=20, days=1.0, sigma_daily=0.05):
-    rows = [papers.lvr(sigma_daily, 0.0, b, "fixed", days, n_paths, seed=i)
-            for i, b in enumerate(blocks)]
-    return pd.DataFrame(rows)
-
-
-def _plot_lvr(df, path):
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
-    ax.errorbar(df["blocks_per_day"], df["simulated"], yerr=2 * df["stderr"], fmt="o",
-                capsize=3, label="engine: arbitrage profit / pool value per day (±2 s.e.)")
-    ax.axhline(df["theory"].iloc[0], color="k", ls="--", label="σ²/8 (Milionis et al. 2022)")
-    ax.set_xscale("log")
-    ax.set_xlabel("blocks per day (fixed, no fee)")
-    ax.set_ylabel("ARB / V per day")
-    ax.set_title("Loss-versus-rebalancing")
-    ax.legend(fontsize=8)
-    fig.savefig(path, dpi=120)
-    return fig
-
-
 def _plot_sandwich(df, path):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
@@ -62,8 +38,8 @@ def _runs(df):
 def _entries():
     import mevlab as ml
     return {
-        "lvr": dict(run=_lvr, full={}, fast=dict(blocks=(288, 7200), n_paths=4, days=0.5),
-                    plot=_plot_lvr),
+        "lvr": dict(run=papers.lvr_curve, full={},
+                    fast=dict(blocks=(288, 7200), n_paths=4, days=0.5), plot=papers.plot_lvr),
         "arbitrage_with_fees": dict(
             run=papers.fee_grid, full={},
             fast=dict(fees=(0.0005, 0.003), blocks_per_day=(10, 7200), trades=2000.0,
