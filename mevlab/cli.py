@@ -246,13 +246,23 @@ def load_sweep_config(path: Path):
         scn = ml.Scenario.from_toml(path.parent / cfg["scenario"])
     else:
         scn = ml.Scenario.preset(cfg.get("preset", "superchain"))
+    for k, kind in (("set", dict), ("grid", dict), ("policies", list)):
+        if k in cfg and not isinstance(cfg[k], kind):
+            problems.append((f"config.{k}", f"got {cfg[k]!r}; expected a "
+                                            f"{'table' if kind is dict else 'list'}"))
+    seeds = cfg.get("seeds", 4)
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, list)):
+        problems.append(("config.seeds", f"got {seeds!r}; expected a count or a list of "
+                                         "integers"))
+    if problems:
+        raise ConfigError(problems)
     fixed = cfg.get("set", {})
     if fixed:
         d = scn.to_dict()
         for k, v in fixed.items():
-            set_path(d, k, v)
+            set_path(d, k, v, where="config.set")
         scn = ml.Scenario.from_dict(d)
-    return (scn, cfg.get("grid", {}), cfg.get("policies", ["fcfs"]), cfg.get("seeds", 4),
+    return (scn, cfg.get("grid", {}), cfg.get("policies", ["fcfs"]), seeds,
             cfg.get("entropy", 0))
 
 

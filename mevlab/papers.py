@@ -9,8 +9,9 @@ Conventions (model.md §6):
 - The fee is Uniswap v2's, on the input: ``g = 1 - fee``. The pool then quotes a bid ``g P``
   and an ask ``P / g`` around its price ``P``, so in log price its half-spread is
   ``gamma = -ln(1 - fee)``. That half-spread is the ``gamma`` of Milionis, Moallemi and
-  Roughgarden (2023) and of Nezlobin and Tassy (2025) below; using the full spread ``2 gamma``
-  instead changes ``ARB`` by about 30 % at typical parameters.
+  Roughgarden (2023). Nezlobin and Tassy (2025) write their fixed-block formula with the full
+  spread, ``2 gamma`` here (their no-trade band is ``[-gamma_NT/2, gamma_NT/2]``). Mixing the
+  two up changes ``P_trade`` and ``ARB`` by up to a factor of two at typical parameters.
 - ``ARB/V`` is the arbitrageur's profit per unit of pool value (the pool's value at the
   external price just before each trade) per day; ``P_trade`` the share of blocks that carry
   an arbitrage trade.
@@ -77,6 +78,10 @@ def pool_scenario(sigma_daily: float, fee: float, blocks_per_day: float,
     seq = []
     if block_times == "poisson":
         block /= substeps
+        if block < 0.01:
+            raise ConfigError([("blocks_per_day", f"got {blocks_per_day!r} with substeps="
+                                f"{substeps}; expected blocks_per_day * substeps <= 8,640,000 "
+                                "(slots of at least 0.01 s)")])
         seq = [{"name": "producer", "offline_prob": 1.0 - 1.0 / substeps}]
     return Scenario.from_dict({
         "name": f"{block_times}-blocks", "duration": days * SECONDS_PER_DAY,
@@ -132,12 +137,16 @@ def lvr(sigma_daily: float = 0.05, fee: float = 0.0, blocks_per_day: float = 720
     Returns
     -------
     dict
-        ``simulated``, ``theory`` (``sigma_daily**2 / 8``, per day) and ``stderr`` (over
-        paths) of ARB/V per day, with the parameters.
+        ``simulated``, ``theory`` (``sigma_daily**2 / 8`` per day; with a fee, the formula
+        of :func:`arbitrage_with_fees_theory`) and ``stderr`` (over paths) of ARB/V per
+        day, with the parameters.
     """
     scn = pool_scenario(sigma_daily, fee, blocks_per_day, block_times, days, substeps=substeps)
     arb, _ = _arbitrage_paths(scn, n_paths, seed)
-    return {**_row(arb, sigma_daily ** 2 / 8.0), "sigma_daily": sigma_daily, "fee": fee,
+    # sigma^2/8 is the no-fee limit; with a fee, the formula of the block law
+    theory = sigma_daily ** 2 / 8.0 if fee == 0 else arbitrage_with_fees_theory(
+        sigma_daily, fee, blocks_per_day, block_times)["arb_per_v"]
+    return {**_row(arb, theory), "sigma_daily": sigma_daily, "fee": fee,
             "blocks_per_day": blocks_per_day, "block_times": block_times, "days": days,
             "n_paths": n_paths, "seed": seed}
 
@@ -173,10 +182,12 @@ def arbitrage_with_fees_theory(sigma_daily: float, fee: float, blocks_per_day: f
     Poisson blocks (Milionis, Moallemi and Roughgarden 2023, constant product):
     ``P_trade = 1 / (1 + sqrt(2 lambda) gamma / sigma)`` and
     ``ARB/V = (sigma^2 / 8) P_trade cosh(gamma / 2) / (1 - sigma^2 / (8 lambda))``.
-    Fixed blocks (Nezlobin and Tassy 2025): per block,
-    ``ARB/V = (sigma_b^2 / 8) * 2 / (2 + sqrt(2 pi) gamma / (|zeta(1/2)| sigma_b))`` with
-    ``sigma_b = sigma / sqrt(lambda)``, normalised so that it is the LVR per block at no fee;
-    no ``P_trade`` formula is used for fixed blocks. ``gamma = -ln(1 - fee)``, the half-spread.
+    Fixed blocks (Nezlobin and Tassy 2025): per block and unit of liquidity
+    ``sigma_b^2 / (2 + sqrt(2 pi) gamma_NT / (|zeta(1/2)| sigma_b))`` with their full spread
+    ``gamma_NT = 2 gamma`` and ``sigma_b = sigma / sqrt(lambda)``; normalised to pool value
+    (so that it is the LVR per block, ``sigma_b^2 / 8``, at no fee) this is
+    ``ARB/V = (sigma_b^2 / 8) / (1 + sqrt(2 pi) gamma / (|zeta(1/2)| sigma_b))``. No
+    ``P_trade`` formula is used for fixed blocks. ``gamma = -ln(1 - fee)``, the half-spread.
     """
     lam, sig = float(blocks_per_day), float(sigma_daily)
     gamma = -math.log(1.0 - fee)
@@ -185,7 +196,7 @@ def arbitrage_with_fees_theory(sigma_daily: float, fee: float, blocks_per_day: f
         arb = sig ** 2 / 8.0 * p * math.cosh(gamma / 2.0) / (1.0 - sig ** 2 / (8.0 * lam))
         return {"arb_per_v": arb, "p_trade": p}
     sb = sig / math.sqrt(lam)
-    per_block = sb ** 2 / 8.0 * 2.0 / (2.0 + math.sqrt(2.0 * math.pi) * gamma / (ZETA_HALF * sb))
+    per_block = sb ** 2 / 8.0 / (1.0 + math.sqrt(2.0 * math.pi) * gamma / (ZETA_HALF * sb))
     return {"arb_per_v": per_block * lam, "p_trade": float("nan")}
 
 
@@ -214,7 +225,7 @@ def arbitrage_with_fees(sigma_daily: float = 0.05, fee: float = 0.003,
     return df
 
 
-def fee_grid(fees=(0.0005, 0.001, 0.003, 0.01), blocks_per_day=(10, 100, 7200, 50000),
+def fee_grid(fees=(0.0005, 0.001, 0.003, 0.01), blocks_per_day=(10, 1000, 7200, 50000),
              sigma_daily: float = 0.05, block_times: str = "poisson", trades: float = 20000.0,
              n_paths: int = 20, seed: int = 0, substeps: int = 100,
              progress: bool | None = None) -> pd.DataFrame:
@@ -260,10 +271,12 @@ def plot_fee_grid(df: pd.DataFrame, path=None):
                         color=c, capsize=3)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel("blocks per day (Poisson)")
+        law = df.attrs.get("block_times", "poisson")
+        ax.set_xlabel(f"blocks per day ({law})")
         ax.set_ylabel("arbitrage profit / pool value per day" if q == "ARB/V"
                       else "share of blocks with an arbitrage trade")
-        ax.set_title(f"{q}: engine (points) against Milionis et al. 2023 (lines)")
+        ref = "Milionis et al. 2023" if law == "poisson" else "Nezlobin and Tassy 2025"
+        ax.set_title(f"{q}: engine (points) against {ref} (lines)")
         ax.legend(fontsize=8)
     if path is not None:
         fig.savefig(path, dpi=120)

@@ -44,6 +44,10 @@ def _entries():
             run=papers.fee_grid, full={},
             fast=dict(fees=(0.0005, 0.003), blocks_per_day=(10, 7200), trades=2000.0,
                       n_paths=4), plot=papers.plot_fee_grid),
+        "arbitrage_fixed_blocks": dict(
+            run=papers.fee_grid, full=dict(block_times="fixed"),
+            fast=dict(block_times="fixed", fees=(0.0005, 0.003), blocks_per_day=(10, 7200),
+                      trades=2000.0, n_paths=4), plot=papers.plot_fee_grid),
         "sandwich": dict(run=papers.sandwich, full={}, fast={}, plot=_plot_sandwich),
         "policy_comparison": dict(run=papers.policy_comparison, full={},
                                   fast=dict(seeds=range(1), duration=60.0),
@@ -97,18 +101,18 @@ def reproduce(which=None, *, fast: bool = False, out=".", progress: bool = True)
         import matplotlib.pyplot as plt
         plt.close("all")
         log[name] = round(time.perf_counter() - t0, 2)
+        # the manifest follows every figure, so it never names files a failure left stale
+        manifest = out / "manifest.json"
+        entry = json.loads(manifest.read_text()) if manifest.is_file() else {}
+        entry[name] = {"function": getattr(e["run"], "__qualname__", name),
+                       "params": {k: (list(v) if isinstance(v, (range, tuple)) else v)
+                                  for k, v in params.items()},
+                       "fast": fast, "seconds": log[name], "versions": versions()}
+        tmp = out / ".manifest.json.tmp"
+        tmp.write_text(json.dumps(entry, indent=2, default=str))
+        tmp.replace(manifest)
         if progress:
             print(f"{name}: wrote {name}.png and {name}.csv ({log[name]:.1f} s)", flush=True)
-    manifest = out / "manifest.json"
-    old = json.loads(manifest.read_text()) if manifest.is_file() else {}
-    for name in which:
-        old[name] = {"function": getattr(entries[name]["run"], "__qualname__", name),
-                     "params": {k: (list(v) if isinstance(v, (range, tuple)) else v)
-                                for k, v in entries[name]["fast" if fast else "full"].items()},
-                     "fast": fast, "seconds": log[name], "versions": versions()}
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(old, indent=2, default=str))
-    tmp.replace(manifest)
     return log
 
 

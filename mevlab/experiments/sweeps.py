@@ -33,39 +33,40 @@ from .simulate import _check_scenario, simulate, versions
 KEY_COLUMNS = ("cell", "policy", "seed", "entropy", "spawn_key")
 
 
-def set_path(d: dict, path: str, value):
+def set_path(d: dict, path: str, value, where: str = "grid"):
     """Set ``value`` at the dotted ``path`` of a scenario dict (list items by index),
-    e.g. ``"users.cross_share"`` or ``"rollups.0.block_time"``; returns ``d``."""
+    e.g. ``"users.cross_share"`` or ``"rollups.0.block_time"``; returns ``d``. Errors name
+    the field as ``where.path``."""
     keys = path.split(".")
     node = d
     for i, k in enumerate(keys[:-1]):
-        node = _child(node, k, path, keys[:i + 1])
+        node = _child(node, k, path, keys[:i + 1], where)
     last = keys[-1]
     if isinstance(node, list):
-        node[_index(node, last, path)] = value
+        node[_index(node, last, path, where)] = value
     elif isinstance(node, dict):
         if last not in node:
-            raise ConfigError([(f"grid.{path}", f"no field {last!r} there; accepted: "
+            raise ConfigError([(f"{where}.{path}", f"no field {last!r} there; accepted: "
                                 f"{sorted(node)}")])
         node[last] = value
     else:
-        raise ConfigError([(f"grid.{path}", "not a field of the scenario")])
+        raise ConfigError([(f"{where}.{path}", "not a field of the scenario")])
     return d
 
 
-def _child(node, k, path, upto):
+def _child(node, k, path, upto, where):
     if isinstance(node, list):
-        return node[_index(node, k, path)]
+        return node[_index(node, k, path, where)]
     if isinstance(node, dict) and k in node and isinstance(node[k], (dict, list)):
         return node[k]
     accepted = sorted(node) if isinstance(node, dict) else "list indices"
-    raise ConfigError([(f"grid.{path}", f"{'.'.join(upto)!r} is not a table or list of the "
+    raise ConfigError([(f"{where}.{path}", f"{'.'.join(upto)!r} is not a table or list of the "
                         f"scenario; accepted: {accepted}")])
 
 
-def _index(node, k, path):
+def _index(node, k, path, where):
     if not k.isdigit() or int(k) >= len(node):
-        raise ConfigError([(f"grid.{path}", f"got index {k!r}; expected an integer in "
+        raise ConfigError([(f"{where}.{path}", f"got index {k!r}; expected an integer in "
                             f"[0, {len(node) - 1}]")])
     return int(k)
 
@@ -169,9 +170,25 @@ def sweep(scn: Scenario, grid: dict | None = None, policies=("fcfs",), seeds=4, 
     """
     _check_scenario(scn)
     grid = dict(grid or {})
-    pols = [get_policy(p).name for p in policies]
-    seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
     problems = []
+    if isinstance(policies, str):
+        policies = [policies]
+    pols = []
+    for i, p in enumerate(policies):
+        pol = get_policy(p)
+        # workers run policies by name: a modified Policy object would silently become the
+        # registered one (and be cached under its name)
+        if not isinstance(p, str) and pol != get_policy(pol.name):
+            problems.append((f"policies[{i}]", f"a Policy object differing from the registered "
+                             f"{pol.name!r}; sweeps run registered policies by name (register "
+                             "yours with mevlab.policies.register under a new name)"))
+        pols.append(pol.name)
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = list(range(seeds))
+    elif isinstance(seeds, (str, bytes, float)) or not hasattr(seeds, "__iter__"):
+        seeds = [seeds]
+    else:
+        seeds = list(seeds)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0
                         for s in seeds):
         problems.append(("seeds", f"got {seeds!r}; expected a positive count or non-negative "
@@ -217,7 +234,7 @@ def sweep(scn: Scenario, grid: dict | None = None, policies=("fcfs",), seeds=4, 
         bar = _bar(len(todo), f"{scn.name} sweep", progress)
         try:
             _execute(todo, args, done, bar, backend, scheduler, workers,
-                     cells[0][1], sorted({jobs[i][1] for i in todo}))
+                     cells[0][1], sorted({jobs[i][1] for i in todo}), keys)
         finally:
             if bar is not None:
                 bar.close()
@@ -260,7 +277,7 @@ def _bar(total, desc, progress):
     return tqdm(total=total, desc=desc, unit="run")
 
 
-def _execute(todo, args, done, bar, backend, scheduler, workers, scn0, policies):
+def _execute(todo, args, done, bar, backend, scheduler, workers, scn0, policies, run_keys):
     tick = (lambda: bar.update(1)) if bar is not None else (lambda: None)
     if backend == "local" and (workers == 1 or len(todo) == 1):
         for i, a in zip(todo, args):
@@ -272,15 +289,19 @@ def _execute(todo, args, done, bar, backend, scheduler, workers, scn0, policies)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
         n = workers or os.cpu_count() or 1
-        # fork where there is one: workers inherit the warmed kernels and need no
-        # ``if __name__ == "__main__"`` guard in the caller's script
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        # fork on Linux: workers inherit the warmed kernels and need no
+        # ``if __name__ == "__main__"`` guard in the caller's script (elsewhere it is unsafe)
+        ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
+                                          else "spawn")
         with ProcessPoolExecutor(max_workers=n, mp_context=ctx) as ex:
             futures = {ex.submit(_run_one, *a): i for i, a in zip(todo, args)}
-            for f in as_completed(futures):
-                done(futures[f], f.result())
-                tick()
+            try:
+                for f in as_completed(futures):
+                    done(futures[f], f.result())     # finished runs are cached as they come
+                    tick()
+            except BaseException:
+                ex.shutdown(wait=False, cancel_futures=True)
+                raise
         return
     from dask.distributed import Client, LocalCluster, as_completed as dask_completed
     cluster = None
@@ -291,8 +312,16 @@ def _execute(todo, args, done, bar, backend, scheduler, workers, scn0, policies)
     else:
         client = Client(scheduler)
     try:
-        futures = client.map(_run_one, *zip(*args), key=[f"mevlab-run-{i}" for i in todo],
-                             pure=False)
+        # the workers must run the code the cache keys name
+        theirs = set(client.run(code_version).values())
+        if theirs - {code_version()}:
+            raise ConfigError([("scheduler", "its workers run another mevlab or numerical "
+                                "stack than this process (code versions differ); install the "
+                                "same versions there")])
+        # task keys name their inputs: a task of another sweep on a shared scheduler with the
+        # same key is the same run
+        futures = client.map(_run_one, *zip(*args),
+                             key=[f"mevlab-run-{run_keys[i]}" for i in todo], pure=False)
         index = {f.key: i for f, i in zip(futures, todo)}
         for f in dask_completed(futures):
             done(index[f.key], f.result())
@@ -343,7 +372,7 @@ def rerun(scn: Scenario, row, grid_keys) -> "Result":  # noqa: F821
     d = scn.to_dict()
     for k in grid_keys:
         v = _plain(row[k])
-        set_path(d, k, json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v)
+        set_path(d, k, json.loads(v) if isinstance(v, str) and v.startswith(("[", "{")) else v)
     c, s = (int(x) for x in str(row["spawn_key"]).split(","))
     return simulate(Scenario.from_dict(d), row["policy"],
                     np.random.SeedSequence(int(row["entropy"]), spawn_key=(c, s)))

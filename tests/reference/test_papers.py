@@ -31,18 +31,31 @@ def test_arbitrage_with_fees_matches_milionis_moallemi_roughgarden(fee, blocks_p
         assert abs(sim / th - 1) < 0.05, (q, sim, th)
 
 
-def test_the_theory_is_pinned_to_the_half_spread():
-    # gamma = -ln(1 - fee): with the full spread (2 gamma) P_trade would be far lower
+def test_the_theory_is_pinned_to_the_fee_convention():
+    # gamma = -ln(1 - 0.003) = 0.0030045 (half-spread); lambda = 7200 per day, sigma = 0.05
     th = papers.arbitrage_with_fees_theory(0.05, 0.003, 7200, "poisson")
-    gamma = -math.log(1 - 0.003)
-    assert th["p_trade"] == pytest.approx(1 / (1 + math.sqrt(2 * 7200) * gamma / 0.05))
-    full = 1 / (1 + math.sqrt(2 * 7200) * 2 * gamma / 0.05)
-    assert th["p_trade"] / full - 1 > 0.3
-    # no fee: ARB/V is sigma^2/8 (up to the discrete-block factor), for both block laws
+    assert th["p_trade"] == pytest.approx(0.121790, rel=1e-4)      # 1 / (1 + 120 * 0.06009)
+    assert th["arb_per_v"] == pytest.approx(3.8061e-5, rel=1e-3)
+    # Nezlobin-Tassy with their full spread 2 gamma: 3.2e-5 (their half-spread misreading
+    # would give 5.8e-5)
+    assert papers.arbitrage_with_fees_theory(0.05, 0.003, 7200, "fixed")["arb_per_v"] == \
+        pytest.approx(3.20e-5, rel=5e-3)
+    # no fee: both block laws give sigma^2/8 (up to the discrete-block factor)
     assert papers.arbitrage_with_fees_theory(0.05, 0.0, 1e6, "poisson")["arb_per_v"] == \
         pytest.approx(0.05 ** 2 / 8, rel=1e-6)
     assert papers.arbitrage_with_fees_theory(0.05, 0.0, 1e6, "fixed")["arb_per_v"] == \
         pytest.approx(0.05 ** 2 / 8, rel=1e-12)
+
+
+@pytest.mark.parametrize("fee", [0.003, 0.01])
+def test_fixed_blocks_match_nezlobin_and_tassy(fee):
+    df = papers.arbitrage_with_fees(sigma_daily=0.05, fee=fee, blocks_per_day=7200,
+                                    block_times="fixed", days=1, n_paths=20, seed=3)
+    sim, th, se = df.loc["ARB/V", ["simulated", "theory", "stderr"]]
+    assert se < 0.06 * th
+    assert abs(sim / th - 1) < 0.05, (sim, th)
+    # fixed blocks leak less than Poisson blocks of the same rate (Nezlobin and Tassy)
+    assert th < papers.arbitrage_with_fees_theory(0.05, fee, 7200, "poisson")["arb_per_v"]
 
 
 def test_paper_scenarios_reject_bad_input_by_name():
@@ -52,6 +65,8 @@ def test_paper_scenarios_reject_bad_input_by_name():
         papers.pool_scenario(0.05, 0.003, 10, block_times="gamma")
     with pytest.raises(ml.ConfigError, match="n_paths"):
         papers.lvr(n_paths=1)
+    with pytest.raises(ml.ConfigError, match="blocks_per_day"):
+        papers.pool_scenario(0.05, 0.003, 200000, block_times="poisson")
 
 
 def test_the_engine_sandwiches_at_zhou_et_al_s_maximum_front_run():

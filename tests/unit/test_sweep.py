@@ -99,6 +99,11 @@ def test_bad_sweeps_name_the_field(tiny):
         ml.sweep(tiny, {}, backend="spark", progress=False)
     with pytest.raises(ml.ConfigError, match="grid.topology"):
         ml.sweep(tiny, {"topology": []}, progress=False)
+    custom = dataclasses.replace(ml.policies.get_policy("fcfs"), visibility="private")
+    with pytest.raises(ml.ConfigError, match=r"policies\[1\]"):
+        ml.sweep(tiny, {}, ["fcfs", custom], progress=False)
+    with pytest.raises(ml.ConfigError, match="seeds"):
+        ml.sweep(tiny, {}, seeds=2.5, progress=False)
 
 
 def test_the_command_line_sweep_writes_parquet_and_reuses_its_cache(tmp_path, capsys):
@@ -116,3 +121,6 @@ def test_the_command_line_sweep_writes_parquet_and_reuses_its_cache(tmp_path, ca
     cfg.write_text('preset = "superchain"\nseedz = 2\n')
     assert main(["sweep", str(cfg), "--out", str(out)]) == 2
     assert "config.seedz" in capsys.readouterr().err
+    cfg.write_text('preset = "superchain"\n[set]\n"users.nope" = 1\n')
+    assert main(["sweep", str(cfg), "--out", str(out)]) == 2
+    assert "config.set.users.nope" in capsys.readouterr().err
