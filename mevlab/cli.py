@@ -1,5 +1,5 @@
-"""Command line: ``mevlab compare``, ``sweep``, ``reproduce``, ``sealed``, ``batch``, ``cross``
-and ``presets``."""
+"""Command line: ``mevlab compare``, ``sweep``, ``reproduce``, ``sealed``, ``batch``, ``cross``,
+``bench`` and ``presets``."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +94,10 @@ def _parser():
     r.add_argument("--all", action="store_true", help="every figure of the manifest")
     r.add_argument("--fast", action="store_true", help="smoke size (minutes for all)")
     r.add_argument("--out", type=Path, required=True, help="output directory")
+    bn = sub.add_parser("bench", help="throughput of every policy engine against np.sort and "
+                                      "its pure-Python twin (run from a source checkout)",
+                        add_help=False)
+    bn.add_argument("rest", nargs=argparse.REMAINDER)
     k = sub.add_parser("sealed", help="commit_reveal against the bond and threshold against "
                                       "the colluding keypers: what MEV survives, who gets it")
     _scenario_args(k)
@@ -291,6 +295,19 @@ def _sweep(args) -> int:
     return 0
 
 
+def _bench(rest) -> int:
+    """``mevlab bench [--quick] [--json FILE]``: the runner in ``benchmarks/run.py`` of the
+    source checkout this package is installed from."""
+    from mevlab.errors import ConfigError
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "run.py").is_file():
+        raise ConfigError([("bench", f"no benchmarks/run.py beside the package ({root}); "
+                                     "run it from a source checkout")])
+    sys.path.insert(0, str(root))
+    from benchmarks.run import main as bench_main
+    return bench_main(rest)
+
+
 def _reproduce(args) -> int:
     from mevlab.errors import ConfigError
     from mevlab.reproduce import names, reproduce
@@ -470,8 +487,16 @@ def _write_parquet(df, path, meta):
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     from mevlab.errors import ConfigError
+    if argv[:1] == ["bench"]:
+        # the runner owns its options (--quick, --json)
+        try:
+            return _bench(argv[1:])
+        except ConfigError as e:
+            print(f"mevlab: error: {e}", file=sys.stderr)
+            return 2
+    args = _parser().parse_args(argv)
     try:
         if args.cmd == "sealed":
             return _sealed(args)
