@@ -34,9 +34,10 @@ POLICIES = ("fcfs", "fcfs-private", "priority", "commit_reveal", "threshold", "b
 QUICK = ((10_000, 1, 100), (100_000, 16, 1_000))
 #: the smoke run of the test suite: checks that the runner works, times nothing that matters
 SMOKE = ((2_000, 2, 100),)
-FULL = ((10_000, 1, 100), (100_000, 16, 1_000), (1_000_000, 64, 10_000),
-        (1_000_000, 1, 1_000), (1_000_000, 256, 1_000), (1_000_000, 64, 100),
-        (1_000_000, 64, 100_000), (10_000_000, 64, 10_000))
+FULL = ((10_000, 1, 100), (100_000, 16, 1_000), (100_000, 64, 1_000),
+        (1_000_000, 64, 100), (1_000_000, 64, 1_000), (1_000_000, 64, 10_000),
+        (1_000_000, 64, 100_000), (1_000_000, 1, 1_000), (1_000_000, 16, 1_000),
+        (1_000_000, 256, 1_000), (10_000_000, 64, 10_000))
 
 
 def scenario(n_orders: int, n_pools: int, per_block: int, searchers: bool):
@@ -167,13 +168,56 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def plot_scaling(res: dict, path=None):
+    """Searcher-off throughput per policy against orders per block (64 pools) and against
+    the pool count (1,000 per block), at the largest order count measured for each, with
+    ``np.sort`` on the same axes."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
+    rows = res["configs"]
+    for ax, (fixed, vary, label) in zip(axes, (("pools", "per_block", "orders per block"),
+                                               ("per_block", "pools", "pools"))):
+        want = 64 if fixed == "pools" else 1_000
+        sel = [r for r in rows if r[fixed] == want]
+        if not sel:
+            continue
+        n = max(r["orders"] for r in sel)
+        sel = sorted((r for r in sel if r["orders"] == n), key=lambda r: r[vary])
+        xs = [r[vary] for r in sel]
+        for name in dict.fromkeys(k.split("|")[0] for k in sel[0]["policies"]):
+            ax.plot(xs, [r["policies"][f"{name}|off"]["orders_s"] for r in sel], "o-",
+                    label=name)
+        ax.plot(xs, [r["sort_keys_s"] for r in sel], "k--", label="np.sort (keys/s)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("orders per second (searchers off)")
+        ax.set_title(f"{n:,} orders, {fixed} = {want:,}")
+        ax.legend(fontsize=7)
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="mevlab bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--json", type=str, default=None, help="also write the results here")
+    ap.add_argument("--plot", type=str, default=None,
+                    help="write the scaling figure (PNG) here")
+    ap.add_argument("--max-orders", type=int, default=None,
+                    help="skip configurations with more orders (memory: ~0.4 kB per order)")
     args = ap.parse_args(argv)
-    res = run(quick=args.quick, progress=lambda s: print(s, file=sys.stderr, flush=True))
+    configs = None
+    if args.max_orders is not None:
+        configs = tuple(c for c in (QUICK if args.quick else FULL) if c[0] <= args.max_orders)
+    res = run(quick=args.quick, configs=configs,
+              progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(format_table(res))
+    if args.plot:
+        plot_scaling(res, args.plot)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=2)
