@@ -439,6 +439,12 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     batch = params[P_BATCH] != 0.0
     fm = params[P_FM] != 0.0
     n_srch = searchers.latency.shape[0]
+    # skip sizing sandwiches and back-runs nobody can take (contest_nb would find no taker)
+    can_sandwich = False
+    can_backrun = False
+    for i in range(n_srch):
+        can_sandwich = can_sandwich or searchers.enabled[i, COL_SANDWICH]
+        can_backrun = can_backrun or searchers.enabled[i, COL_BACKRUN]
     # one pool's batch: users' orders, then one order per arbitrageur
     b_side = np.empty(max_n + n_srch, np.int64)
     b_amt = np.empty(max_n + n_srch)
@@ -832,7 +838,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             mev_out = np.nan
             executed = False
             # sandwich, by a searcher who can read the transaction before ordering
-            if sight:
+            if sight and can_sandwich:
                 rin = reserves[pl, i_in]
                 rout = reserves[pl, i_out]
                 amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
@@ -910,7 +916,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 pending[pl, 9] = px
                 pending[pl, 10] = py
             # back-run: arbitrage the displacement the user trade left
-            if sight:
+            if sight and can_backrun:
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
                 if db >= 0:
                     w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race, t_close - flow.t_pub[j],
