@@ -137,12 +137,10 @@ def prepare(scn, seed, flow=None) -> World:
     if scn.topology == "shared" and "intent" in df:
         # a bundle is one message: its legs share their arrival times (a replayed trace may
         # give them apart) and their tie-break, so they stay adjacent in any order
-        iid = df["intent"].to_numpy()
-        rows = np.flatnonzero(iid >= 0)
-        rows = rows[np.lexsort((df["leg"].to_numpy()[rows], iid[rows]))]
+        first, second = intent_pairs(df)
         for c in ("tie_u", "t_seq", "t_pub"):
             v = df[c].to_numpy().copy()
-            v[rows[1::2]] = v[rows[0::2]]
+            v[second] = v[first]
             df[c] = v
     tx_clock = clocks.rollup_clock[df["rollup"].to_numpy()]
     df["slot"] = assign_slots(clocks, tx_clock, df["t_seq"].to_numpy())
@@ -249,7 +247,8 @@ def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -
         Slots that execute.
     """
     twin = world.flow.twin
-    if twin is not None and (twin >= 0).any():
+    shared = twin is not None and bool((twin >= 0).any())
+    if shared:
         # a shared-sequencer bundle goes whole: a leg dropped drops its twin (slots move
         # whole, so the legs stay together)
         keep = keep & np.where(twin >= 0, keep[np.maximum(twin, 0)], True)
@@ -262,7 +261,7 @@ def reslot(world: World, slot: np.ndarray, keep: np.ndarray, live: np.ndarray) -
     np.cumsum(np.bincount(df["slot"].to_numpy(), minlength=n_slots), out=ptr[1:])
     idx = df.pop("_row").to_numpy()
     flow = Flow(*(np.ascontiguousarray(a[idx]) for a in world.flow[:-1]),
-                bundle_twins(df, world.flow.twin is not None and (world.flow.twin >= 0).any()))
+                bundle_twins(df, shared))
     q_ptr, q_tx = quote_lists(df, n_slots)
     slots = world.slots._replace(ptr=ptr, live=np.ascontiguousarray(live, np.bool_),
                                  quote_ptr=q_ptr, quote_tx=q_tx)
@@ -290,16 +289,23 @@ def bundle_twins(df: pd.DataFrame, shared: bool) -> np.ndarray:
     twin = np.full(len(df), -1, np.int64)
     if not shared or "intent" not in df:
         return twin
+    a, b = intent_pairs(df)
     intent = df["intent"].to_numpy()
-    rows = np.flatnonzero(intent >= 0)
-    rows = rows[np.argsort(intent[rows], kind="stable")]
-    a, b = rows[0::2], rows[1::2]
     if len(a) != len(b) or (intent[a] != intent[b]).any() \
             or (df["slot"].to_numpy()[a] != df["slot"].to_numpy()[b]).any():
         raise RuntimeError("a shared-sequencer bundle lost a leg or was split across slots")
     twin[a] = b
     twin[b] = a
     return twin
+
+
+def intent_pairs(df: pd.DataFrame):
+    """Rows of the first and of the second leg of every cross-rollup intent in ``df``, in
+    intent order (a leg without its twin shifts the pairing; callers check)."""
+    iid = df["intent"].to_numpy()
+    rows = np.flatnonzero(iid >= 0)
+    rows = rows[np.lexsort((df["leg"].to_numpy()[rows], iid[rows]))]
+    return rows[0::2], rows[1::2]
 
 
 def make_router(scn):

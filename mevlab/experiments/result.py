@@ -218,14 +218,7 @@ class Result:
           received) marked to market at the end of the run, ``leg_pnl_*`` what those
           half-done trades are worth then (received less tendered, signed).
         """
-        f = self.raw_fills
-        arb = f[(f["sender_kind"] == 1) & (f["bundle"] >= 0) & (f["strategy"] == 1)]
-        spans = pd.DataFrame({"b": arb["bundle"], "r": arb["rollup"],
-                              "ok": arb["status"] == 0}).groupby("b")
-        cross = spans["r"].nunique()
-        cross = cross[cross > 1].index.to_numpy()
-        partial = spans["ok"].all()
-        partial = partial[~partial].index.intersection(cross).to_numpy()
+        arb, cross, partial = self._arb_bundles
         P = self.slot_prices[-1]
         sel = arb[np.isin(arb["bundle"], partial) & (arb["status"] == 0)]
         d = sel["direction"].astype(np.int64)
@@ -268,13 +261,24 @@ class Result:
         out.index.name = "rollup"
         return out
 
+    @functools.cached_property
+    def _arb_bundles(self):
+        """Searchers' arbitrage bundle legs (fill records), the ids of the bundles with legs
+        on two or more rollups, and of those among them with a leg not executed."""
+        f = self.raw_fills
+        arb = f[(f["sender_kind"] == 1) & (f["bundle"] >= 0) & (f["strategy"] == 1)]
+        spans = pd.DataFrame({"b": arb["bundle"], "r": arb["rollup"],
+                              "ok": arb["status"] == 0}).groupby("b")
+        cross = spans["r"].nunique()
+        cross = cross[cross > 1].index.to_numpy()
+        partial = spans["ok"].all()
+        partial = partial[~partial].index.intersection(cross).to_numpy()
+        return arb, cross, partial
+
     def _cross_rows(self) -> np.ndarray:
         """Extraction rows counted as cross-rollup MEV (see :meth:`cross_rollup`)."""
-        f = self.raw_fills
         e = self.raw_extractions
-        arb = f[(f["sender_kind"] == 1) & (f["bundle"] >= 0) & (f["strategy"] == 1)]
-        spans = pd.Series(arb["rollup"]).groupby(arb["bundle"]).nunique()
-        cross = spans[spans > 1].index.to_numpy()
+        cross = self._arb_bundles[1]
         legs = np.zeros(0, np.int64)
         if "intent" in self.flow:
             legs = np.flatnonzero(self.flow["intent"].to_numpy() >= 0)

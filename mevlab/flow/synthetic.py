@@ -57,11 +57,7 @@ def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
         frames.append(pd.DataFrame({"submit_time": t, "rollup": np.full(n, r), "pool": pool}))
     df = pd.concat(frames, ignore_index=True)
     n = len(df)
-    size = u.size_median * np.exp(u.size_sigma * rng.standard_normal(n))
-    direction = (rng.uniform(size=n) < 0.5).astype(np.int8)
-    tol_w = np.asarray(u.tolerance_weights, float)
-    tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
-    fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
+    size, direction, tol, fee = _trade_terms(u, n, rng)
     informed = rng.uniform(size=n) < u.informed_share
     df["t_seq"], df["t_pub"] = draw_latencies(scn, df["submit_time"].to_numpy(), rng)
     df["direction"] = direction
@@ -71,6 +67,17 @@ def generate(scn, rng: np.random.Generator) -> pd.DataFrame:
     df["informed"] = informed
     df = df.sort_values("submit_time", kind="stable", ignore_index=True)
     return df[list(FLOW_COLUMNS)]
+
+
+def _trade_terms(u, n: int, rng: np.random.Generator):
+    """Size (numeraire, lognormal), side (a fair coin), slippage tolerance (the mixture) and
+    priority fee (numeraire, exponential) of ``n`` user actions, drawn in that order."""
+    size = u.size_median * np.exp(u.size_sigma * rng.standard_normal(n))
+    side = (rng.uniform(size=n) < 0.5).astype(np.int8)
+    tol_w = np.asarray(u.tolerance_weights, float)
+    tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
+    fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
+    return size, side, tol, fee
 
 
 def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
@@ -115,11 +122,7 @@ def generate_intents(scn, rng: np.random.Generator) -> pd.DataFrame:
     order = np.argsort(t, kind="stable")
     t, route = t[order], routes[np.concatenate(picks)[order]]
     n = len(t)
-    size = u.size_median * np.exp(u.size_sigma * rng.standard_normal(n))
-    side = (rng.uniform(size=n) < 0.5).astype(np.int8)
-    tol_w = np.asarray(u.tolerance_weights, float)
-    tol = np.asarray(u.tolerances, float)[rng.choice(len(tol_w), n, p=tol_w / tol_w.sum())]
-    fee = rng.exponential(u.priority_fee, n) if u.priority_fee > 0 else np.zeros(n)
+    size, side, tol, fee = _trade_terms(u, n, rng)
     lat = [draw_latencies(scn, t, rng) for _ in range(2)]
     # two transactions split the priority fee; a bundle is one message with one fee, carried
     # by its first leg (the bundle is ordered by it, the second leg follows the first)
