@@ -1,21 +1,29 @@
 """The benchmark runner: ordering-and-settlement throughput of every policy engine, next to
 ``np.sort`` of as many int64 keys and the pure-Python twin, in one process and one run.
 
-    python -m benchmarks.run [--quick] [--json FILE]      (or: mevlab bench)
+    python -m benchmarks.run [--quick] [--json FILE] [--plot FILE]      (or: mevlab bench)
 
 For each configuration (orders, pools, orders per block) the flow is drawn once; every
 policy then runs on it with searchers off (ordering and settlement only) and with the
-closed-form searchers of the ``superchain`` preset on. Timed is ``engine.run`` (the slot loop
-with its output buffers; flow generation and the policy's setup excluded):
+closed-form searchers of the ``superchain`` preset on. Two engines are timed:
+
+- ``stream`` (:func:`mevlab.engine.stream.run_stream`): the transactions presented in the
+  order users submitted them; timed are the packed keys, their sort, the exact ordering of
+  equal keys and the settlement, with outcomes per transaction and searcher totals (the
+  policies it covers; batch auctions and speculative searchers are ``engine.run``'s alone);
+- ``records`` (:func:`mevlab.engine.run`, what ``simulate`` uses): the slot loop writing a
+  fill record per leg (flow generation, slotting and the policy's setup excluded).
+
+Next to them, measured the same way in the same process:
 
 - cold: the first call in this process on a small world (Numba cache load or compilation);
 - warm: the median of ``rounds`` calls on the configuration;
-- ``np.sort`` of the same number of random int64 keys, timed the same way (the floor:
-  ordering is at least a sort);
-- the pure-Python twin (``mevlab._reference.run``), on the smallest configuration only,
-  after checking that engine and twin write the same records (parity before timing);
-- memory: the bytes of the flow and of the output buffers the engine allocates, and the
-  process's peak resident set at the end.
+- ``np.sort`` of the same number of random int64 keys (the floor: ordering is at least a
+  sort);
+- the pure-Python twin (``mevlab._reference.run``), on the first configuration only, after
+  checking that the engine, the twin and the stream engine agree (parity before timing);
+- memory: the bytes of the flow and of what each engine allocates, and the process's peak
+  resident set at the end.
 """
 from __future__ import annotations
 
@@ -34,22 +42,29 @@ POLICIES = ("fcfs", "fcfs-private", "priority", "commit_reveal", "threshold", "b
 QUICK = ((10_000, 1, 100), (100_000, 16, 1_000))
 #: the smoke run of the test suite: checks that the runner works, times nothing that matters
 SMOKE = ((2_000, 2, 100),)
-FULL = ((10_000, 1, 100), (100_000, 16, 1_000), (100_000, 64, 1_000),
-        (1_000_000, 64, 100), (1_000_000, 64, 1_000), (1_000_000, 64, 10_000),
-        (1_000_000, 64, 100_000), (1_000_000, 1, 1_000), (1_000_000, 16, 1_000),
-        (1_000_000, 256, 1_000), (10_000_000, 64, 10_000))
+#: the first is where the twins run; then orders 10^5 -> 10^7 (64 pools, 1,000 per block),
+#: pool counts, block sizes, and the issue's reference point (10^7 orders, 64 pools)
+FULL = ((10_000, 1, 100),
+        (100_000, 64, 1_000), (1_000_000, 64, 1_000), (10_000_000, 64, 1_000),
+        (1_000_000, 1, 1_000), (1_000_000, 16, 1_000), (1_000_000, 256, 1_000),
+        (1_000_000, 64, 100), (1_000_000, 64, 10_000), (1_000_000, 64, 100_000),
+        (10_000_000, 64, 10_000))
 
 
 def scenario(n_orders: int, n_pools: int, per_block: int, searchers: bool):
-    """One rollup with 1 s blocks and ``n_pools`` ETH/USDC pools; ``per_block`` user orders
-    per block on average, ``n_orders`` in all."""
+    """One rollup with 1 s blocks and ``n_pools`` ETH/USDC pools of 1,000 ETH (deep enough
+    for users' trades, shallow enough that searchers act: MEV is not zero); ``per_block``
+    user orders per block on average, ``n_orders`` in all. Speculative and metadata-guided
+    sandwiches are off (the stream engine does not run them)."""
     import mevlab as ml
     base = ml.Scenario.preset("superchain")
-    pools = [dict(rollup="r", reserve_x=1e5, reserve_y=3e8, fee=0.003) for _ in range(n_pools)]
+    pools = [dict(rollup="r", reserve_x=1e3, reserve_y=3e6, fee=0.003) for _ in range(n_pools)]
     return dataclasses.replace(
         base, name=f"bench-{n_orders}-{n_pools}-{per_block}",
         rollups=[dict(name="r", block_time=1.0, gas_cost=0.01)], pools=pools,
         users=dataclasses.replace(base.users, rate=float(per_block), cross_share=0.0),
+        commit_reveal=dataclasses.replace(base.commit_reveal, speculative=False),
+        threshold=dataclasses.replace(base.threshold, metadata="hidden"),
         duration=max(2.0, n_orders / per_block), searchers=base.searchers if searchers else ())
 
 
@@ -63,9 +78,12 @@ def _median_time(fn, rounds):
 
 
 def _parity(world, pol, params, pid):
-    """Engine and twin write the same records on ``world`` (else the timing means nothing)."""
+    """Engine, twin and stream engine agree on ``world`` (else the timings mean nothing).
+
+    Returns whether the stream engine covers this run."""
     from mevlab import _reference as ref
     from mevlab import engine
+    from mevlab.engine import stream
     fills, ext, reserves, _ = engine.run(world, dataclasses.replace(pol, policy_id=pid), params)
     f2, e2, r2 = ref.run(world, pid, params)
     same = len(fills) == len(f2) and len(ext) == len(e2)
@@ -78,6 +96,17 @@ def _parity(world, pol, params, pid):
                         else np.array_equal(x, y))
     if not same or not np.allclose(reserves, r2, rtol=1e-12):
         raise RuntimeError(f"{pol.name}: engine and twin disagree; not timing it")
+    try:
+        r = stream.run_stream(stream.stream_input(world), world, pid, params)
+    except ValueError:
+        return False
+    u = fills[fills["sender_kind"] == 0]
+    if not (np.array_equal(r.order[r.status[r.order] >= 0], u["tx"])
+            and np.array_equal(r.amount_out[u["tx"]], u["amount_out"])
+            and np.array_equal(r.status[u["tx"]], u["status"])
+            and np.array_equal(r.reserves, reserves)):
+        raise RuntimeError(f"{pol.name}: stream engine and engine disagree; not timing it")
+    return True
 
 
 def run(quick: bool = False, rounds: int | None = None, configs=None, policies=None,
@@ -86,6 +115,7 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
     from mevlab import _reference as ref
     from mevlab import engine
     from mevlab.dtypes import extraction_dt, fill_dt
+    from mevlab.engine import stream
     from mevlab.policies import get_policy
     configs = configs or (QUICK if quick else FULL)
     policies = policies or POLICIES
@@ -102,7 +132,14 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
         t0 = time.perf_counter()
         engine.run(w, dataclasses.replace(pol, policy_id=pid), params)
         out["cold_s"][name] = time.perf_counter() - t0
-    # the twin, on the smallest configuration, after a parity check
+        try:
+            inp = stream.stream_input(w)
+            t0 = time.perf_counter()
+            stream.run_stream(inp, w, pid, params)
+            out["cold_s"][f"{name} (stream)"] = time.perf_counter() - t0
+        except ValueError:
+            pass
+    # the twin, on the first configuration, after a parity check
     n, m, b = configs[0]
     for searchers in searchers_set:
         scn = scenario(n, m, b, searchers)
@@ -110,25 +147,31 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
         for name in policies:
             pol = get_policy(name)
             w, params, pid, _ = pol.setup(scn, world)
-            _parity(w, pol, params, pid)
+            covered = _parity(w, pol, params, pid)
             k = len(w.flow.t_seq)
             t_twin = _median_time(lambda: ref.run(w, pid, params), 1)
             t_eng = _median_time(lambda: engine.run(
                 w, dataclasses.replace(pol, policy_id=pid), params), rounds)
-            out["twin"][f"{name}|{'on' if searchers else 'off'}"] = {
-                "orders": k, "twin_orders_s": k / t_twin, "engine_orders_s": k / t_eng,
-                "speedup": t_twin / t_eng}
+            row = {"orders": k, "twin_orders_s": k / t_twin, "engine_orders_s": k / t_eng,
+                   "speedup": t_twin / t_eng}
+            if covered:
+                inp = stream.stream_input(w)
+                t_str = _median_time(lambda: stream.run_stream(inp, w, pid, params), rounds)
+                row.update(stream_orders_s=k / t_str, stream_speedup=t_twin / t_str)
+            out["twin"][f"{name}|{'on' if searchers else 'off'}"] = row
         progress(f"twin and parity checked on {n:,} orders")
     for n, m, b in configs:
-        r_n = rounds if n < 1_000_000 else 1       # big runs: one timed call after the warm one
+        r_n = rounds if n < 1_000_000 else 2     # big runs: fewer timed calls after the warm one
         keys = rng.integers(0, 2**62, n)
         t_sort = _median_time(lambda: np.sort(keys), max(r_n, 3))
         row = {"orders": n, "pools": m, "per_block": b, "sort_keys_s": n / t_sort,
                "policies": {}}
+        del keys
         for searchers in searchers_set:
             scn = scenario(n, m, b, searchers)
             world = engine.prepare(scn, 2)
             k = len(world.flow.t_seq)
+            flow = sum(a.nbytes for a in world.flow if a is not None)
             for name in policies:
                 pol = get_policy(name)
                 w, params, pid, _ = pol.setup(scn, world)
@@ -136,73 +179,160 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
                 engine.run(w, p2, params)                       # warm this size
                 t = _median_time(lambda: engine.run(w, p2, params), r_n)
                 buffers = (2 * k + 64) * fill_dt.itemsize + (k + 64) * extraction_dt.itemsize
-                flow = sum(a.nbytes for a in w.flow if a is not None)
-                row["policies"][f"{name}|{'on' if searchers else 'off'}"] = {
-                    "orders": k, "orders_s": k / t, "vs_sort": (k / t) / (n / t_sort),
-                    "memory_mb": (buffers + flow) / 2**20}
+                rec = {"orders": k, "orders_s": k / t, "vs_sort": (k / t) / (n / t_sort),
+                       "memory_mb": (buffers + flow) / 2**20}
+                try:
+                    inp = stream.stream_input(w)
+                    stream.run_stream(inp, w, pid, params)
+                    t_s = _median_time(lambda: stream.run_stream(inp, w, pid, params), r_n)
+                    rec.update(stream_orders_s=k / t_s, stream_vs_sort=(k / t_s) / (n / t_sort),
+                               stream_memory_mb=(flow + k * (8 + 8 + 1)) / 2**20)
+                    del inp
+                except ValueError:
+                    pass
+                row["policies"][f"{name}|{'on' if searchers else 'off'}"] = rec
+            del world
         out["configs"].append(row)
         progress(f"{n:,} orders, {m} pools, {b:,} per block: done")
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["targets"] = targets(out)
+    return out
+
+
+def _rate(row, name, on=False, key="stream_orders_s"):
+    r = row["policies"].get(f"{name}|{'on' if on else 'off'}", {})
+    return r.get(key)
+
+
+def targets(res: dict) -> list:
+    """The issue's targets against what was measured: ``(target, measured, met)`` rows (the
+    stream engine; ``None`` where the run did not measure it)."""
+    rows = res["configs"]
+    out = []
+    ref = [r for r in rows if r["pools"] == 64 and r["orders"] == max(x["orders"] for x in rows)]
+    for r in ref[:1]:
+        for name in dict.fromkeys(k.split("|")[0] for k in r["policies"]):
+            v = _rate(r, name)
+            need = 0.5 if name in ("fcfs", "priority") else 0.25
+            ratio = None if v is None else v / r["sort_keys_s"]
+            out.append((f"{name}: >= {need:g} x np.sort ({r['orders']:,} orders, 64 pools, "
+                        f"{r['per_block']:,}/block)", ratio,
+                        None if ratio is None else ratio >= need))
+        off, on = _rate(r, "fcfs"), _rate(r, "fcfs", on=True)
+        if off and on:
+            out.append(("fcfs: searchers on >= 0.2 x off", on / off, on / off >= 0.2))
+    for key, t in res["twin"].items():
+        for eng, k in (("stream", "stream_speedup"), ("records", "speedup")):
+            if k in t:
+                out.append((f"{key} {eng}: >= 20 x its twin", t[k], t[k] >= 20))
+    lin = sorted((r for r in rows if r["pools"] == 64 and r["per_block"] == 1_000),
+                 key=lambda r: r["orders"])
+    if len(lin) >= 2 and lin[-1]["orders"] >= 100 * lin[0]["orders"]:
+        for name in dict.fromkeys(k.split("|")[0] for k in lin[0]["policies"]):
+            a, b = _rate(lin[0], name), _rate(lin[-1], name)
+            if a and b:
+                # time per order at the largest size over time per order at the smallest
+                f = a / b
+                out.append((f"{name}: cost per order {lin[0]['orders']:,} -> "
+                            f"{lin[-1]['orders']:,} within 1.5x of linear", f, f <= 1.5))
+    pools = [r for r in rows if r["per_block"] == 1_000 and r["orders"] == 1_000_000]
+    if len(pools) >= 3:
+        for name in dict.fromkeys(k.split("|")[0] for k in pools[0]["policies"]):
+            v = [_rate(r, name) for r in pools]
+            if all(v):
+                out.append((f"{name}: throughput over {min(r['pools'] for r in pools)}-"
+                            f"{max(r['pools'] for r in pools)} pools, max / min", max(v) / min(v),
+                            None))
     return out
 
 
 def format_table(res: dict) -> str:
-    """Orders per second per policy and configuration, searchers off / on, and vs np.sort."""
+    """Orders per second per policy and configuration (stream engine and record engine,
+    searchers off / on) and vs np.sort; the targets at the end."""
     lines = []
+
+    def num(x, fmt):
+        return format(x, fmt) if x is not None else "-".rjust(int(fmt[1:].split(",")[0]
+                                                                   .split(".")[0]))
     for row in res["configs"]:
         lines.append(f"\n{row['orders']:,} orders, {row['pools']} pools, {row['per_block']:,} "
                      f"per block; np.sort: {row['sort_keys_s']:,.0f} keys/s")
-        lines.append(f"{'policy':<17}{'off orders/s':>14}{'vs sort':>9}{'on orders/s':>14}"
-                     f"{'on/off':>8}{'memory MB':>11}")
+        lines.append(f"{'policy':<17}{'stream off':>12}{'vs sort':>8}{'stream on':>12}"
+                     f"{'on/off':>7}{'records off':>13}{'records on':>12}{'MB stream':>10}"
+                     f"{'MB records':>11}")
         for name in dict.fromkeys(k.split("|")[0] for k in row["policies"]):
-            off = row["policies"].get(f"{name}|off")
-            on = row["policies"].get(f"{name}|on")
+            off = row["policies"].get(f"{name}|off", {})
+            on = row["policies"].get(f"{name}|on", {})
+            so, sn = off.get("stream_orders_s"), on.get("stream_orders_s")
             base = off or on
-            lines.append(f"{name:<17}"
-                         + (f"{off['orders_s']:>14,.0f}{off['vs_sort']:>9.2f}" if off
-                            else f"{'-':>14}{'-':>9}")
-                         + (f"{on['orders_s']:>14,.0f}" if on else f"{'-':>14}")
-                         + (f"{on['orders_s'] / off['orders_s']:>8.2f}" if on and off
-                            else f"{'-':>8}")
-                         + f"{base['memory_mb']:>11.1f}")
-    lines.append("\nengine against its pure-Python twin (parity checked first):")
+            lines.append(f"{name:<17}" + num(so, ">12,.0f") + num(off.get("stream_vs_sort"),
+                                                                  ">8.3f")
+                         + num(sn, ">12,.0f") + num(sn / so if sn and so else None, ">7.2f")
+                         + num(off.get("orders_s"), ">13,.0f") + num(on.get("orders_s"),
+                                                                     ">12,.0f")
+                         + num(base.get("stream_memory_mb"), ">10.0f")
+                         + num(base.get("memory_mb"), ">11.0f"))
+    lines.append("\nagainst the pure-Python twin (parity of engine, twin and stream checked "
+                 "first):")
     for key, t in res["twin"].items():
-        lines.append(f"  {key:<24}{t['twin_orders_s']:>12,.0f} twin orders/s  "
-                     f"{t['speedup']:>7.1f}x")
+        lines.append(f"  {key:<22}{t['twin_orders_s']:>10,.0f} twin orders/s  records "
+                     f"{t['speedup']:>6.1f}x" + (f"  stream {t['stream_speedup']:>6.1f}x"
+                                                  if "stream_speedup" in t else ""))
     lines.append("\ncold first call (cache load or compile), s: " + ", ".join(
         f"{k} {v:.2f}" for k, v in res["cold_s"].items()))
     lines.append(f"peak resident set: {res['peak_rss_mb']:,.0f} MB")
+    if res.get("targets"):
+        lines.append("\ntargets (stream engine):")
+        for what, got, met in res["targets"]:
+            flag = {True: "met", False: "NOT met", None: ""}[met]
+            lines.append(f"  {what:<72}{num(got, '>8.2f')}  {flag}")
     return "\n".join(lines)
 
 
 def plot_scaling(res: dict, path=None):
-    """Searcher-off throughput per policy against orders per block (64 pools) and against
-    the pool count (1,000 per block), at the largest order count measured for each, with
-    ``np.sort`` on the same axes."""
+    """Searcher-off throughput per policy against the number of orders (64 pools, 1,000 per
+    block), orders per block (64 pools) and pool count (1,000 per block): the stream engine
+    solid, the record engine dotted, ``np.sort`` dashed black on the same axes. The last two
+    panels use the order count measured at the most settings."""
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), constrained_layout=True)
+    from collections import Counter
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
     rows = res["configs"]
-    for ax, (fixed, vary, label) in zip(axes, (("pools", "per_block", "orders per block"),
-                                               ("per_block", "pools", "pools"))):
-        want = 64 if fixed == "pools" else 1_000
-        sel = [r for r in rows if r[fixed] == want]
-        if not sel:
+    panels = (("orders", {"pools": 64, "per_block": 1_000}, "orders"),
+              ("per_block", {"pools": 64}, "orders per block"),
+              ("pools", {"per_block": 1_000}, "pools"))
+    colors = {}
+    for ax, (vary, fixed, label) in zip(axes, panels):
+        sel = [r for r in rows if all(r[k] == v for k, v in fixed.items())]
+        if vary != "orders" and sel:
+            n = Counter(r["orders"] for r in sel).most_common(1)[0][0]
+            sel = [r for r in sel if r["orders"] == n]
+            fixed = dict(fixed, orders=n)
+        sel = sorted(sel, key=lambda r: r[vary])
+        if len(sel) < 2:
+            ax.set_visible(False)
             continue
-        n = max(r["orders"] for r in sel)
-        sel = sorted((r for r in sel if r["orders"] == n), key=lambda r: r[vary])
         xs = [r[vary] for r in sel]
         for name in dict.fromkeys(k.split("|")[0] for k in sel[0]["policies"]):
-            ax.plot(xs, [r["policies"][f"{name}|off"]["orders_s"] for r in sel], "o-",
-                    label=name)
+            for key, style in (("stream_orders_s", "o-"), ("orders_s", "s:")):
+                ys = [r["policies"].get(f"{name}|off", {}).get(key) for r in sel]
+                if not all(ys):
+                    continue
+                line, = ax.plot(xs, ys, style, color=colors.get(name),
+                                label=name if key == "stream_orders_s" or name not in colors
+                                else None, ms=4)
+                colors.setdefault(name, line.get_color())
         ax.plot(xs, [r["sort_keys_s"] for r in sel], "k--", label="np.sort (keys/s)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(label)
-        ax.set_ylabel("orders per second (searchers off)")
-        ax.set_title(f"{n:,} orders, {fixed} = {want:,}")
-        ax.legend(fontsize=7)
+        ax.set_ylabel("orders per second, searchers off")
+        ax.set_title(", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in fixed.items()),
+                     fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7, title="solid: stream, dotted: records", title_fontsize=7)
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
@@ -217,7 +347,7 @@ def main(argv=None) -> int:
     ap.add_argument("--searchers", choices=("both", "off", "on"), default="both",
                     help="time with searchers off, on, or both (default)")
     ap.add_argument("--max-orders", type=int, default=None,
-                    help="skip configurations with more orders (memory: ~0.4 kB per order)")
+                    help="skip configurations with more orders (memory: ~1 kB per order)")
     args = ap.parse_args(argv)
     configs = None
     if args.max_orders is not None:

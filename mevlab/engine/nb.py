@@ -26,7 +26,7 @@ from ..policies.nb import (N_PARAMS, P_BATCH, P_BOND, P_FM, P_NEXT_BACKRUN, P_PU
                            P_SPEC,
                           SPEC_COMMIT, SPEC_LEAK, order_slot_nb)
 from ..searcher.nb import (batch_arb_nb, best_frontrun_nb, max_frontrun_nb, optimal_arb_nb,
-                           sandwich_nb)
+                           sandwich_bound_nb, sandwich_nb)
 
 USER = 0
 SEARCHER = 1
@@ -258,10 +258,16 @@ def user_terms_nb(flow, j, x, y, pre_x, pre_y, p, fee):
     q0 : float
         Output at the pre-slot state, token units.
     """
-    d = flow.direction[j]
-    a = flow.amount_in[j]
+    return terms_nb(flow.direction[j], flow.amount_in[j], flow.informed[j], flow.min_out[j],
+                    flow.tolerance[j], x, y, pre_x, pre_y, p, fee)
+
+
+@njit(cache=True)
+def terms_nb(d, a, informed, min_out, tolerance, x, y, pre_x, pre_y, p, fee):
+    """:func:`user_terms_nb` on the transaction's fields (scalars only: passing the flow
+    tuple to a call costs a reference count per array, several times the arithmetic)."""
     flipped = False
-    if flow.informed[j]:
+    if informed:
         want = 1 if y < p * x else 0
         if want != d:
             a = a * p if d == 0 else a / p
@@ -271,9 +277,9 @@ def user_terms_nb(flow, j, x, y, pre_x, pre_y, p, fee):
         q0 = amount_out_nb(a, pre_x, pre_y, fee)
     else:
         q0 = amount_out_nb(a, pre_y, pre_x, fee)
-    mo = flow.min_out[j]
+    mo = min_out
     if math.isnan(mo) or flipped:
-        mo = q0 * (1.0 - flow.tolerance[j])
+        mo = q0 * (1.0 - tolerance)
     return d, a, mo, q0
 
 
@@ -291,7 +297,9 @@ def _sim_swap(x, y, d, a, fee):
 def _sim_users(flow, js, lo, hi, x, y, pre_x, pre_y, p, fee):
     """Users ``js[lo:hi]`` on a pool at ``(x, y)``, each reverting below its limit."""
     for m in range(lo, hi):
-        d, a, mo, _ = user_terms_nb(flow, js[m], x, y, pre_x, pre_y, p, fee)
+        jm = js[m]
+        d, a, mo, _ = terms_nb(flow.direction[jm], flow.amount_in[jm], flow.informed[jm],
+                               flow.min_out[jm], flow.tolerance[jm], x, y, pre_x, pre_y, p, fee)
         if amount_out_nb(a, x if d == 0 else y, y if d == 0 else x, fee) >= mo:
             x, y, _ = _sim_swap(x, y, d, a, fee)
     return x, y
@@ -445,6 +453,14 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     for i in range(n_srch):
         can_sandwich = can_sandwich or searchers.enabled[i, COL_SANDWICH]
         can_backrun = can_backrun or searchers.enabled[i, COL_BACKRUN]
+    # contest_nb finds no taker unless an opportunity beats the cheapest searcher's cost (the
+    # same subtraction it makes): checked first, since a call passing the searchers' arrays
+    # costs more than the check
+    min_cost = np.full(5, np.inf)
+    for i in range(n_srch):
+        for col in range(5):
+            if searchers.enabled[i, col]:
+                min_cost[col] = min(min_cost[col], searchers.cost[i])
     # one pool's batch: users' orders, then one order per arbitrageur
     b_side = np.empty(max_n + n_srch, np.int64)
     b_amt = np.empty(max_n + n_srch)
@@ -545,7 +561,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 gas = pools.gas[pl]
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1],
                                                 pending[pl, 9] / pyo, fee)
-                if db < 0:
+                if db < 0 or not pb * pyo - gas - min_cost[COL_NEXT_BACKRUN] > 0.0:
                     continue
                 w, bid, nc = contest_nb(searchers, COL_NEXT_BACKRUN, pb * pyo, gas, race, window,
                                         key, 3 * j + 2, -1, False)
@@ -671,7 +687,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             fee = pools.fee[pl]
             gas = pools.gas[pl]
             d, a, o, prof = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], px / py, fee)
-            if d < 0:
+            if d < 0 or not prof * py - gas - min_cost[COL_ARB] > 0.0:
                 continue
             opp = 3 * n_tx + s * n_pools + pl
             w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, gas, race, window, key,
@@ -802,9 +818,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         bundle += 1
                     pxb = slots.price[s, pools.tok[pb, 0]]
                     pyb = slots.price[s, pools.tok[pb, 1]]
-                    db, ab, mob, _ = user_terms_nb(flow, jj, reserves[pb, 0], reserves[pb, 1],
-                                                   pre[pb, 0], pre[pb, 1], pxb / pyb,
-                                                   pools.fee[pb])
+                    db, ab, mob, _ = terms_nb(flow.direction[jj], flow.amount_in[jj],
+                                              flow.informed[jj], flow.min_out[jj],
+                                              flow.tolerance[jj], reserves[pb, 0],
+                                              reserves[pb, 1], pre[pb, 0], pre[pb, 1],
+                                              pxb / pyb, pools.fee[pb])
                     if amount_out_nb(ab, reserves[pb, db], reserves[pb, 1 - db],
                                      pools.fee[pb]) < mob:
                         ok = False
@@ -814,12 +832,15 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                         pb = flow.pool[jj]
                         pxb = slots.price[s, pools.tok[pb, 0]]
                         pyb = slots.price[s, pools.tok[pb, 1]]
-                        db, ab, mob, qb = user_terms_nb(flow, jj, reserves[pb, 0],
-                                                        reserves[pb, 1], pre[pb, 0], pre[pb, 1],
-                                                        pxb / pyb, pools.fee[pb])
+                        db, ab, mob, qb = terms_nb(flow.direction[jj], flow.amount_in[jj],
+                                                   flow.informed[jj], flow.min_out[jj],
+                                                   flow.tolerance[jj], reserves[pb, 0],
+                                                   reserves[pb, 1], pre[pb, 0], pre[pb, 1],
+                                                   pxb / pyb, pools.fee[pb])
                         _write_user(fills, k, s, pools.rollup[pb], pb, pos, REVERTED, db, jj,
-                                    ab, 0.0, pxb, pyb, pools.fee[pb], pools.gas[pb], flow, mob,
-                                    qb, np.nan, t_close)
+                                    ab, 0.0, pxb, pyb, pools.fee[pb], pools.gas[pb],
+                                    flow.priority_fee[jj], flow.submit_time[jj], mob, qb,
+                                    np.nan, t_close)
                         k += 1
                         pos += 1
                     skip = t
@@ -831,8 +852,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 k, pos = _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_t, sp_a,
                                       sp_o, sp_b, sp_done, bundle, reserves, px, py, t_close)
                 bundle += 1
-            d, a, mo, q0 = user_terms_nb(flow, j, reserves[pl, 0], reserves[pl, 1], pre[pl, 0],
-                                         pre[pl, 1], p, fee)
+            d, a, mo, q0 = terms_nb(flow.direction[j], flow.amount_in[j], flow.informed[j],
+                                    flow.min_out[j], flow.tolerance[j], reserves[pl, 0],
+                                    reserves[pl, 1], pre[pl, 0], pre[pl, 1], p, fee)
             i_in = d
             i_out = 1 - d
             mev_out = np.nan
@@ -844,15 +866,28 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
                 if not math.isfinite(amax):
                     amax = UNBOUNDED_FRONTRUN * rin
-                af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
+                # the search only if an upper bound on its profit could pay the cheapest searcher
+                # (else the contest finds no taker); the margin covers the profit's round-off
+                # (a one-piece bound, then a four-piece one: see sandwich_bound_nb)
+                af = 0.0
+                for pieces in (1, 4):
+                    ub = sandwich_bound_nb(rin, rout, a, fee, amax, pieces) + 1e-9 * amax
+                    if not _value(ub, d == 0, px, py) - 2.0 * gas - min_cost[COL_SANDWICH] > 0.0:
+                        break
+                else:
+                    af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
                 if af > 0.0:
                     o1, ov, b = sandwich_nb(rin, rout, a, af, fee)
                     gross = _value(b - af, d == 0, px, py)
                     deadline = t_close - flow.t_pub[j]
                     if race:   # a front-run must also beat its victim
                         deadline = min(deadline, flow.t_seq[j] - flow.t_pub[j])
-                    w, bid, nc = contest_nb(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
-                                            deadline, key, 3 * j, fav, only)
+                    w = -1
+                    bid = 0.0
+                    nc = 0
+                    if gross - 2.0 * gas - min_cost[COL_SANDWICH] > 0.0:
+                        w, bid, nc = contest_nb(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
+                                                deadline, key, 3 * j, fav, only)
                     if w >= 0 and ov >= mo:
                         mev_out = amount_out_nb(a, rin, rout, fee)
                         k, e, pos, _ = _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, d,
@@ -905,7 +940,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                     out = 0.0
                     st = REVERTED
                 _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, d, j, a, out, px, py,
-                            fee, gas, flow, mo, q0, mev_out, t_close)
+                            fee, gas, flow.priority_fee[j], flow.submit_time[j], mo, q0,
+                            mev_out, t_close)
                 k += 1
                 pos += 1
                 if st != EXECUTED:
@@ -918,9 +954,9 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             # back-run: arbitrage the displacement the user trade left
             if sight and can_backrun:
                 db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], p, fee)
-                if db >= 0:
-                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race, t_close - flow.t_pub[j],
-                                            key, 3 * j + 1, fav, only)
+                if db >= 0 and pb * py - gas - min_cost[COL_BACKRUN] > 0.0:
+                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race,
+                                            t_close - flow.t_pub[j], key, 3 * j + 1, fav, only)
                     if w >= 0:
                         ob = swap_nb(reserves, pl, db, ab, fee)
                         write_fill_nb(fills, k, s, pools.rollup[pl], pl, pos, SEARCHER,
@@ -1008,8 +1044,8 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, df, d, j, a, af, mo, 
         swap_nb(reserves, pl, d, a, fee)
     else:
         ov = 0.0
-    _write_user(fills, k + 1, s, rollup, pl, pos + 1, st, d, j, a, ov, px, py, fee, gas, flow,
-                mo, q0, mev_out, t_close)
+    _write_user(fills, k + 1, s, rollup, pl, pos + 1, st, d, j, a, ov, px, py, fee, gas,
+                flow.priority_fee[j], flow.submit_time[j], mo, q0, mev_out, t_close)
     b = swap_nb(reserves, pl, 1 - df, o1, fee)
     write_fill_nb(fills, k + 2, s, rollup, pl, pos + 2, SEARCHER, ST_BACK, EXECUTED, 1 - df, w,
                   bundle, o1, b, px, py, fee, gas, 0.0, t_close)
@@ -1051,12 +1087,14 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
     for j in range(lo, hi):
         if flow.pool[j] != pl:
             continue
-        d, a, mo, q0 = user_terms_nb(flow, j, x, y, pre[pl, 0], pre[pl, 1], P, fee)
+        d, a, mo, q0 = terms_nb(flow.direction[j], flow.amount_in[j], flow.informed[j],
+                                flow.min_out[j], flow.tolerance[j], x, y, pre[pl, 0], pre[pl, 1],
+                                P, fee)
         if excl[j]:
             if k >= fills.shape[0]:
                 return -1, -1, -1
             _write_user(fills, k, s, pools.rollup[pl], pl, pos, DROPPED, d, j, 0.0, 0.0, px, py,
-                        fee, 0.0, flow, 0.0, 0.0, 0.0, t_close)
+                        fee, 0.0, flow.priority_fee[j], flow.submit_time[j], 0.0, 0.0, 0.0, t_close)
             fills[k].fee_paid = 0.0
             fills[k].amount_in = a
             fills[k].lp_fee_value = 0.0
@@ -1145,8 +1183,8 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
             q0 = b_q0[m] if b_fill[m] == 1.0 else amount_out_nb(
                 a_in, pre[pl, b_side[m]], pre[pl, 1 - b_side[m]], fee)
             _write_user(fills, k, s, pools.rollup[pl], pl, pos, st, b_side[m], j, a_in, out, px,
-                        py, fee, gas if st == EXECUTED else 0.0, flow, b_mo[m] * b_fill[m],
-                        q0, out, t_close)
+                        py, fee, gas if st == EXECUTED else 0.0, flow.priority_fee[j],
+                        flow.submit_time[j], b_mo[m] * b_fill[m], q0, out, t_close)
             if st != EXECUTED:
                 fills[k].fee_paid = 0.0
                 fills[k].amount_in = b_amt[m]
@@ -1199,13 +1237,15 @@ def _spec_fronts(fills, k, s, pools, pl, pos, sp_rev, sp_w, sp_t, sp_a, sp_o, sp
     return k, pos
 
 @njit(cache=True)
-def _write_user(fills, k, s, rollup, pl, pos, st, d, j, a, out, px, py, fee, gas, flow, mo, q0,
-                mev_out, t_close):
+def _write_user(fills, k, s, rollup, pl, pos, st, d, j, a, out, px, py, fee, gas, paid,
+                submitted, mo, q0, mev_out, t_close):
+    # the transaction's fields come as scalars: passing the flow tuple to a call costs a
+    # reference count per array, several times the arithmetic
     write_fill_nb(fills, k, s, rollup, pl, pos, USER, 0, st, d, j, -1, a, out, px, py, fee, gas,
-                  flow.priority_fee[j], t_close)
+                  paid, t_close)
     r = fills[k]
     r.tx = j
     r.min_out = mo
     r.standalone_out = q0
     r.mev_out = mev_out
-    r.submit_time = flow.submit_time[j]
+    r.submit_time = submitted

@@ -107,6 +107,44 @@ def _sandwich_profit_nb(rin, rout, v, a, fee):
 
 
 @njit(cache=True)
+def sandwich_bound_nb(rin, rout, v, fee, a_max, pieces):
+    """Upper bound on the profit ``b(a) - a`` of every front-run ``a`` in ``[0, a_max]``
+    (victim input token units), for skipping :func:`best_frontrun_nb` when even the bound
+    cannot pay.
+
+    The back-run receives ``b(a) = g o_1 (R + a + v) / (S - o_v - f o_1)`` (``R, S`` the
+    input and output reserves, ``o_1(a) = g a S / (R + g a)`` the front-run's output,
+    ``o_v(a)`` the victim's, decreasing in ``a``). On a piece ``[a_l, a_h]`` of
+    ``[0, a_max]``, ``o_1 <= a g S / (R + g a_l)``, ``o_1 <= o_1(a_h)``,
+    ``o_v <= o_v(a_l)`` and ``a <= a_h``, so
+
+    .. math::
+        b(a) - a \\le a_h \\max(\\beta - 1, 0), \\qquad
+        \\beta = \\frac{g^2 S (R + a_h + v)}{(R + g a_l)\\,(S - o_v(a_l) - f o_1(a_h))}.
+
+    The bound is the largest over ``pieces`` equal pieces (``inf`` if a denominator is not
+    positive); more pieces, tighter and dearer.
+    """
+    if not (a_max > 0.0):
+        return 0.0
+    g = 1.0 - fee
+    best = 0.0
+    a_lo = 0.0
+    o_lo = 0.0
+    for k in range(1, pieces + 1):
+        a_hi = a_max * k / pieces
+        o_hi = amount_out_nb(a_hi, rin, rout, fee)
+        ov_lo = amount_out_nb(v, rin + a_lo, rout - o_lo, fee)
+        den = (rin + g * a_lo) * (rout - ov_lo - fee * o_hi)
+        if not den > 0.0:
+            return math.inf
+        best = max(best, a_hi * (g * g * rout * (rin + a_hi + v) / den - 1.0))
+        a_lo = a_hi
+        o_lo = o_hi
+    return best
+
+
+@njit(cache=True)
 def best_frontrun_nb(rin, rout, v, m, fee, a_max):
     """Profit-maximising front-run in ``[0, a_max]`` (``a_max`` from :func:`max_frontrun_nb`).
 

@@ -17,7 +17,8 @@ from mevlab.amm.nb import amount_out_nb
 from mevlab.engine.nb import contest_nb, uniform_nb
 from mevlab.policies import get_policy
 from mevlab.policies.nb import order_fcfs_nb, order_priority_nb
-from mevlab.searcher.nb import best_frontrun_nb, max_frontrun_nb, optimal_arb_nb, sandwich_nb
+from mevlab.searcher.nb import (best_frontrun_nb, max_frontrun_nb, optimal_arb_nb,
+                                sandwich_bound_nb, sandwich_nb)
 
 N_CASES = 3000
 RTOL = 1e-12
@@ -104,6 +105,44 @@ def test_best_frontrun_matches_twin():
         a_max = ref.max_frontrun(*args) * (1.0 - ref.FRONTRUN_MARGIN)
         assert_allclose(best_frontrun_nb(*args, a_max), ref.best_frontrun(*args, a_max),
                         rtol=RTOL, err_msg=str(args))
+
+
+def test_sandwich_bound_holds():
+    """The bounds (1, 4 and 16 pieces) that let the engines skip the front-run search are
+    never below the profit of any front-run in ``[0, a_max]``: the twin's optimum and a
+    200-point grid, in exact rational arithmetic (so the bound is checked, not the floats'
+    luck)."""
+    from fractions import Fraction as Fr
+    rng = np.random.default_rng(106)
+    n = N_CASES // 6
+    rin, rout, fee = _pools(rng, n)
+    v, m = _victims(rng, rin, rout, fee)
+    v = np.where(rng.uniform(size=n) < 0.5, v, v * 1e-3)   # many victims too small to pay
+    tight = 0
+    for args in zip(rin.tolist(), rout.tolist(), v.tolist(), m.tolist(), fee.tolist()):
+        a_max = min(ref.max_frontrun(*args), 10.0 * args[0]) * (1.0 - ref.FRONTRUN_MARGIN)
+        ubs = [sandwich_bound_nb(args[0], args[1], args[2], args[4], a_max, k)
+               for k in (1, 4, 16)]
+        if not a_max > 0.0:
+            assert ubs == [0.0, 0.0, 0.0]
+            continue
+        R, S, V, f = (Fr(x) for x in (args[0], args[1], args[2], args[4]))
+        g = 1 - f
+
+        def out(a, r_in, r_out):
+            return g * a * r_out / (r_in + g * a)
+
+        def profit(a):
+            a = Fr(a)
+            o1 = out(a, R, S)
+            ov = out(V, R + a, S - o1)
+            return out(o1, S - o1 - ov, R + a + V) - a
+        best = max(profit(a_max * i / 200) for i in range(1, 201))
+        best = max(best, profit(ref.best_frontrun(*args, a_max)[0]))
+        for ub in ubs:
+            assert best <= Fr(ub), args
+        tight += best > Fr(ubs[1]) / 2
+    assert tight > 0     # the bound is not vacuous: it comes within 2x of some optima
 
 
 def test_uniform_is_bit_identical():

@@ -1,0 +1,533 @@
+"""Outcome-only engine: order a stream of transactions by sorting packed int64 keys, settle it.
+
+:func:`run_stream` gives, for the sequential policies (``fcfs``, ``fcfs-private``,
+``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``), the same
+execution order, user outcomes, searcher profits and final pool state as
+:func:`mevlab.engine.run`, without writing a fill record per leg. It is what throughput
+studies and very large replays use (10^7 orders: ~0.2 kB per order instead of ~0.4 kB and
+the records); :func:`mevlab.engine.run` is what the ledger and every metric use.
+
+Ordering. The input is in any order (a stream as submitted). Every transaction gets one
+int64 key ``slot | q | i``: its slot, a monotone quantisation ``q`` of the policy's sort
+value inside the slot (arrival, or fee descending then arrival), and its input index ``i``
+in the low bits. One ``np.sort`` of the keys (NumPy's vectorised sort: no argsort, no
+gathers) gives the order up to keys that share ``slot | q``; those runs, rare and short,
+are put in the exact order (the policy's full comparator) as the settlement loop meets them.
+The order is therefore exactly the kernel's, for any quantisation.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ..amm.nb import amount_out_nb, swap_nb
+from ..policies.nb import (FCFS, N_PARAMS, P_BATCH, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
+                           PRIORITY, SPEC_NONE, order_fcfs_nb, order_priority_nb)
+from ..searcher.nb import (best_frontrun_nb, max_frontrun_nb, optimal_arb_nb,
+                           sandwich_bound_nb, sandwich_nb)
+from .nb import (COL_ARB, COL_BACKRUN, COL_BLIND, COL_NEXT_BACKRUN, COL_SANDWICH, EXECUTED,
+                 FRONTRUN_MARGIN, REVERTED, UNBOUNDED_FRONTRUN, _value, contest_nb,
+                 terms_nb)
+
+#: strategies of :attr:`StreamResult.searchers` (axis 1)
+STREAM_STRATEGIES = ("arbitrage", "backrun", "sandwich")
+#: quantities of :attr:`StreamResult.searchers` (axis 2)
+STREAM_FIELDS = ("count", "gross", "gas", "bid")
+#: runs of equal keys longer than this are ordered by merge sort, shorter ones by insertion
+_INSERTION_MAX = 24
+
+
+class StreamInput(NamedTuple):
+    """Transactions in the order they are presented to :func:`run_stream`.
+
+    ``flow`` holds the world's flow arrays permuted to that order, ``slot`` the slot of
+    each, ``tid`` its index in the world's flow (outcomes are reported by ``tid``, and the
+    searchers' random draws are keyed on it, so the presentation order changes nothing).
+    """
+    flow: object
+    slot: np.ndarray
+    tid: np.ndarray
+
+
+class StreamResult(NamedTuple):
+    """What :func:`run_stream` returns.
+
+    order : int64 (n_tx,)
+        Transaction ids (rows of the world's flow) in execution order.
+    status : int8 (n_tx,)
+        Per transaction id: 0 executed, 1 reverted (the codes of ``fills.status``), -1 in a
+        slot that executed nothing (``slots.live`` false).
+    amount_out : float64 (n_tx,)
+        Per transaction id: tokens received (0 if reverted).
+    reserves : float64 (n_pools, 2)
+        Final pool state.
+    searchers : float64 (n_searchers, 3, 4)
+        Per searcher and strategy (:data:`STREAM_STRATEGIES`): count, gross (numeraire at
+        the slot's external prices), gas and bid (numeraire) of its extractions.
+    """
+    order: np.ndarray
+    status: np.ndarray
+    amount_out: np.ndarray
+    reserves: np.ndarray
+    searchers: np.ndarray
+
+
+def stream_input(world, perm=None) -> StreamInput:
+    """Present the world's transactions in the order ``perm`` (default: as submitted).
+
+    ``perm`` is a permutation of ``range(n_tx)``; the default sorts by ``submit_time``
+    (stable), the order in which users sent them, which the sequencer's ordering must undo.
+    """
+    n = len(world.flow.t_seq)
+    if perm is None:
+        perm = np.argsort(world.flow.submit_time, kind="stable")
+    perm = np.asarray(perm, np.int64)
+    if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+        raise ValueError(f"perm: expected a permutation of range({n})")
+    slot = np.repeat(np.arange(len(world.slots.t_close), dtype=np.int64),
+                     np.diff(world.slots.ptr))
+    flow = world.flow._replace(
+        **{f: np.ascontiguousarray(getattr(world.flow, f)[perm])
+           for f in world.flow._fields if getattr(world.flow, f) is not None})
+    return StreamInput(flow, np.ascontiguousarray(slot[perm]), perm)
+
+
+def check_stream(world, params, router=None) -> None:
+    """Raise ``ValueError`` naming what :func:`run_stream` does not cover in this run."""
+    why = []
+    if params[P_BATCH] != 0.0:
+        why.append("batch auctions (policy batch_auction*): use engine.run")
+    blind = world.searchers.enabled[:, COL_BLIND].any()
+    if int(params[P_SPEC]) != SPEC_NONE and blind:
+        why.append("speculative or blind sandwiches (commit_reveal.speculative, "
+                   "threshold.metadata, with a searcher that takes them): use engine.run")
+    if router is not None:
+        why.append("solver-based searchers (scenario.searcher): use engine.run")
+    if world.flow.twin is not None and (world.flow.twin >= 0).any():
+        why.append("shared-sequencer bundles (topology 'shared' with intents)")
+    if len(world.slots.quote_tx):
+        why.append("cross-rollup intents (users.cross_share > 0)")
+    if why:
+        raise ValueError("run_stream does not cover: " + "; ".join(why))
+
+
+def _bits(n: int) -> int:
+    return max(1, int(n - 1).bit_length())
+
+
+def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray) -> StreamResult:
+    """Order and settle ``inp`` under the policy ``(policy_id, params)``.
+
+    Parameters
+    ----------
+    inp : StreamInput
+        From :func:`stream_input`.
+    world : World
+        The world the input came from (slots, pools, searchers, prices, key).
+    policy_id, params
+        As returned by the policy's ``setup`` (``FCFS`` or ``PRIORITY`` ordering).
+
+    Raises
+    ------
+    ValueError
+        If the run needs something only :func:`mevlab.engine.run` does (see
+        :func:`check_stream`).
+    """
+    check_stream(world, params)
+    if policy_id not in (FCFS, PRIORITY):
+        raise ValueError(f"policy_id: {policy_id} is not an ordering run_stream knows "
+                         f"(FCFS={FCFS}, PRIORITY={PRIORITY})")
+    n = len(inp.slot)
+    n_slots = len(world.slots.t_close)
+    bi = _bits(n)
+    bs = _bits(n_slots)
+    bq = 63 - bi - bs
+    if bq < 2:
+        raise ValueError(f"run_stream: {n:,} transactions in {n_slots:,} slots leave no bits "
+                         "to order by; use engine.run")
+    fee_shift, fee_lo, bf = _fee_quantiser(inp.flow.priority_fee, bq) \
+        if policy_id == PRIORITY else (0, 0, 0)
+    keys = np.empty(n, np.int64)
+    fee = inp.flow.priority_fee
+    keys_nb(inp.slot, inp.flow.t_seq, fee, fee.view(np.int64), world.slots.t_open,
+            world.slots.t_close, policy_id == PRIORITY, bi, bq, bf, fee_shift, fee_lo, keys)
+    keys.sort()
+    status = np.full(n, -1, np.int8)
+    out = np.zeros(n)
+    reserves = world.reserves0.copy()
+    agg = np.zeros((len(world.searchers.latency), 3, 4))
+    settle_stream_nb(keys, bi, bq, bq - bf, policy_id, inp.flow, inp.tid, world.slots,
+                     world.pools,
+                     world.searchers, params, world.key, reserves, status, out, agg)
+    return StreamResult(keys, status, out, reserves, agg)
+
+
+def _fee_quantiser(fee: np.ndarray, bq: int):
+    """Shift, offset and width of a monotone integer code of the fees (``bq - 8`` bits: the
+    remaining 8 order equal fees by arrival).
+
+    A positive float's bit pattern orders like the float; dropping low mantissa bits keeps
+    that order (non-strictly). Fees below 2^-24 of the largest share the lowest code, zero
+    fees get code 0; equal codes are put in exact order during settlement.
+    """
+    bf = max(1, bq - 8)
+    hi_f = float(fee.max()) if len(fee) else 0.0
+    if not hi_f > 0.0:
+        return 0, 0, 1
+    lo = int(np.float64(hi_f * 2.0**-24).view(np.int64))
+    hi = int(np.float64(hi_f).view(np.int64))
+    shift = 0
+    while (hi >> shift) - (lo >> shift) + 2 > (1 << bf):
+        shift += 1
+    return shift, lo >> shift, bf
+
+
+@njit(cache=True)
+def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, by_fee, bi, bq, bf, fee_shift, fee_lo,
+            keys):
+    """``keys[i] = slot | q | i`` (see the module docstring); ``q`` is non-decreasing in the
+    policy's order inside a slot: arrival, or fee descending and then arrival."""
+    bt = bq - bf if by_fee else bq
+    top_t = (1 << bt) - 1
+    top_f = (1 << bf) - 1
+    for i in range(slot.shape[0]):
+        s = slot[i]
+        span = t_close[s] - t_open[s]
+        x = (t_seq[i] - t_open[s]) * ((top_t + 1) / span) if span > 0.0 else 0.0
+        # clipped (reslotted transactions arrived before their slot opened): still monotone
+        qt = 0 if not x > 0.0 else (top_t if x >= top_t else int(x))
+        q = qt
+        if by_fee:
+            f = fee[i]
+            qf = 0
+            if f > 0.0:
+                qf = min(top_f, 1 + max(0, (fee_bits[i] >> fee_shift) - fee_lo))
+            q = ((top_f - qf) << bt) | qt
+        keys[i] = (s << (bq + bi)) | (q << bi) | i
+
+
+@njit(cache=True)
+def _before(t_seq, fee, tie_u, tid, by_fee, i, j):
+    """The policy's exact order: is input ``i`` before input ``j``? (Full ties: the world's
+    row order, as the kernel's stable sorts leave them.)"""
+    if by_fee:
+        if fee[i] != fee[j]:
+            return fee[i] > fee[j]
+    if t_seq[i] != t_seq[j]:
+        return t_seq[i] < t_seq[j]
+    if tie_u[i] != tie_u[j]:
+        return tie_u[i] < tie_u[j]
+    return tid[i] < tid[j]
+
+
+@njit(cache=True)
+def _order_run(keys, lo, hi, mask, t_seq, fee, tie_u, tid, by_fee, buf, tmp_t, tmp_f, tmp_u,
+               perm):
+    """Decode ``keys[lo:hi]`` (one slot, one quantum of the leading sort value) into inputs
+    in the policy's exact order."""
+    m = hi - lo
+    for r in range(m):
+        buf[r] = keys[lo + r] & mask
+    # insertion sort: linear in the inversions, few since the keys already order by the
+    # quantised value; past a budget (e.g. a replay with one timestamp per block) merge sort
+    shifts = 0
+    budget = 8 * m + 64
+    for r in range(1, m):
+        v = buf[r]
+        q = r - 1
+        while q >= 0 and _before(t_seq, fee, tie_u, tid, by_fee, v, buf[q]):
+            buf[q + 1] = buf[q]
+            q -= 1
+            shifts += 1
+        buf[q + 1] = v
+        if shifts > budget:
+            break
+    if shifts <= budget:
+        for r in range(m):
+            keys[lo + r] = buf[r]
+        return
+    for r in range(m):
+        buf[r] = keys[lo + r] & mask
+    # world rows ascending first: the stable merge sorts keep that as the last tie-break
+    for r in range(m):
+        perm[r] = tid[buf[r]]
+    o = np.argsort(perm[:m])
+    for r in range(m):
+        perm[r] = buf[o[r]]
+    for r in range(m):
+        buf[r] = perm[r]
+    for r in range(m):
+        tmp_t[r] = t_seq[buf[r]]
+        tmp_f[r] = fee[buf[r]]
+        tmp_u[r] = tie_u[buf[r]]
+    if by_fee:
+        order_priority_nb(tmp_t[:m], tmp_f[:m], tmp_u[:m], perm)
+    else:
+        order_fcfs_nb(tmp_t[:m], tmp_u[:m], perm)
+    for r in range(m):
+        keys[lo + r] = buf[perm[r]]
+
+
+@njit(cache=True)
+def _fix_slot(keys, lo, hi, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, buf, tmp_t, tmp_f,
+              tmp_u, perm):
+    """One slot's keys: runs sharing ``keys >> sh_run`` in exact order, all decoded."""
+    r0 = lo
+    while r0 < hi:
+        r1 = r0 + 1
+        k0 = keys[r0] >> sh_run
+        while r1 < hi and (keys[r1] >> sh_run) == k0:
+            r1 += 1
+        if r1 - r0 > 1:
+            _order_run(keys, r0, r1, mask, t_seq, fee, tie_u, tid, by_fee, buf, tmp_t, tmp_f,
+                       tmp_u, perm)
+        else:
+            keys[r0] = keys[r0] & mask
+        r0 = r1
+
+
+@njit(cache=True)
+def settle_stream_nb(keys, bi, bq, bt, policy_id, flow, tid, slots, pools, searchers, params, key,
+                     reserves, status, out, agg):
+    """Walk the sorted ``keys`` slot by slot: order runs of equal keys exactly, then settle
+    as :func:`mevlab.engine.nb.run_nb` does (top-of-slot arbitrage, next-slot back-runs,
+    sandwiches and back-runs by the closed-form searchers). ``keys`` is overwritten with the
+    transaction ids in execution order; ``status``, ``out`` (by transaction id) and ``agg``
+    (see :class:`StreamResult`) are filled; ``reserves`` is updated in place."""
+    public = params[P_PUBLIC] != 0.0
+    race = params[P_RACE] != 0.0
+    next_backrun = params[P_NEXT_BACKRUN] != 0.0
+    by_fee = policy_id == PRIORITY
+    n_tx = keys.shape[0]
+    n_pools = reserves.shape[0]
+    n_srch = searchers.latency.shape[0]
+    n_slots = slots.t_close.shape[0]
+    can = np.zeros(5, np.bool_)
+    # contest_nb finds no taker unless the opportunity beats the cheapest searcher's cost
+    # (the same subtraction it makes): checked here, so most opportunities cost no call
+    min_cost = np.full(5, np.inf)
+    for i in range(n_srch):
+        for col in range(5):
+            if searchers.enabled[i, col]:
+                can[col] = True
+                min_cost[col] = min(min_cost[col], searchers.cost[i])
+    mask = (np.int64(1) << bi) - 1
+    sh_slot = bq + bi
+    # runs share the leading value's quantum: arrival, or the fee (its arrival bits order
+    # only transactions of equal fee)
+    sh_run = bi + bt if by_fee else bi
+    pre = reserves.copy()
+    nb_on = np.zeros(n_pools, np.bool_)       # next-slot back-run due, per pool
+    nb_j = np.zeros(n_pools, np.int64)        # its victim (transaction id)
+    nb_px = np.zeros(n_pools)
+    nb_py = np.zeros(n_pools)
+    most = 1
+    lo = 0
+    for s in range(n_slots):
+        hi = lo
+        while hi < n_tx and (keys[hi] >> sh_slot) == s:
+            hi += 1
+        most = max(most, hi - lo)
+        lo = hi
+    buf = np.empty(most, np.int64)
+    tmp_t = np.empty(most)
+    tmp_f = np.empty(most)
+    tmp_u = np.empty(most)
+    perm = np.empty(most, np.int64)
+    # the slot's prices per pool (each division made once, as the kernel makes it per trade)
+    cpx = np.zeros(n_pools)
+    cpy = np.zeros(n_pools)
+    cp = np.zeros(n_pools)
+    p = 0
+    for s in range(n_slots):
+        lo = p
+        while p < n_tx and (keys[p] >> sh_slot) == s:
+            p += 1
+        hi = p
+        if not slots.live[s]:
+            for m in range(lo, hi):
+                keys[m] = tid[keys[m] & mask]
+            continue
+        # exact order inside runs of equal keys, then inputs in place of keys
+        _fix_slot(keys, lo, hi, sh_run, mask, flow.t_seq, flow.priority_fee, flow.tie_u, tid,
+                  by_fee, buf, tmp_t, tmp_f, tmp_u, perm)
+        fav = -1 if next_backrun else slots.favoured[s]
+        forced = slots.forced[s]
+        if forced:
+            fav = -1
+        only = not public
+        sight = (public or fav >= 0) and not forced
+        c = slots.clock[s]
+        t_close = slots.t_close[s]
+        window = t_close - slots.t_open[s]
+        for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+            pl = pools.clock_idx[q]
+            pre[pl, 0] = reserves[pl, 0]
+            pre[pl, 1] = reserves[pl, 1]
+            cpx[pl] = slots.price[s, pools.tok[pl, 0]]
+            cpy[pl] = slots.price[s, pools.tok[pl, 1]]
+            cp[pl] = cpx[pl] / cpy[pl]
+        # 0b. back-runs of the previous slot's trades, sized at that slot's price
+        if next_backrun and not forced:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                if not nb_on[pl]:
+                    continue
+                nb_on[pl] = False
+                fee = pools.fee[pl]
+                db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1],
+                                                nb_px[pl] / nb_py[pl], fee)
+                if db < 0 or not pb * nb_py[pl] - pools.gas[pl] - min_cost[COL_NEXT_BACKRUN] > 0.0:
+                    continue
+                w, bid, nc = contest_nb(searchers, COL_NEXT_BACKRUN, pb * nb_py[pl],
+                                        pools.gas[pl], race, window, key, 3 * nb_j[pl] + 2,
+                                        -1, False)
+                if w < 0:
+                    continue
+                px = slots.price[s, pools.tok[pl, 0]]
+                py = slots.price[s, pools.tok[pl, 1]]
+                ob = swap_nb(reserves, pl, db, ab, fee)
+                _book(agg, w, 1, _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
+                      pools.gas[pl], bid)
+        # 1. top-of-slot CEX-DEX arbitrage, per pool
+        if can[COL_ARB] and not forced:
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                px = slots.price[s, pools.tok[pl, 0]]
+                py = slots.price[s, pools.tok[pl, 1]]
+                fee = pools.fee[pl]
+                d, a, o, prof = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], px / py, fee)
+                if d < 0 or not prof * py - pools.gas[pl] - min_cost[COL_ARB] > 0.0:
+                    continue
+                w, bid, nc = contest_nb(searchers, COL_ARB, prof * py, pools.gas[pl], race,
+                                        window, key, 3 * n_tx + s * n_pools + pl, fav, False)
+                if w < 0:
+                    continue
+                o = swap_nb(reserves, pl, d, a, fee)
+                _book(agg, w, 0, _value(o, d == 1, px, py) - _value(a, d == 0, px, py),
+                      pools.gas[pl], bid)
+        # 3. sequential settlement: without searchers acting inside the slot, a lean loop
+        # (the searchers' branches in the loop body cost the plain trades their registers)
+        if not ((sight and (can[COL_SANDWICH] or can[COL_BACKRUN]))
+                or (next_backrun and can[COL_NEXT_BACKRUN])):
+            _settle_plain(keys, lo, hi, tid, flow.pool, flow.direction, flow.amount_in,
+                          flow.informed, flow.min_out, flow.tolerance, pools.fee, reserves, pre,
+                          cp, status, out)
+            continue
+        for m in range(lo, hi):
+            i = keys[m]
+            j = tid[i]
+            keys[m] = j
+            pl = flow.pool[i]
+            px = cpx[pl]
+            py = cpy[pl]
+            fee = pools.fee[pl]
+            gas = pools.gas[pl]
+            d, a, mo, q0 = terms_nb(flow.direction[i], flow.amount_in[i], flow.informed[i],
+                                    flow.min_out[i], flow.tolerance[i], reserves[pl, 0],
+                                    reserves[pl, 1], pre[pl, 0], pre[pl, 1], cp[pl], fee)
+            executed = False
+            if sight and can[COL_SANDWICH]:
+                rin = reserves[pl, d]
+                rout = reserves[pl, 1 - d]
+                amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
+                if not math.isfinite(amax):
+                    amax = UNBOUNDED_FRONTRUN * rin
+                # the search only if an upper bound on its profit could pay the cheapest searcher
+                # (else the contest finds no taker); the margin covers the profit's round-off
+                # (a one-piece bound, then a four-piece one: see sandwich_bound_nb)
+                af = 0.0
+                for pieces in (1, 4):
+                    ub = sandwich_bound_nb(rin, rout, a, fee, amax, pieces) + 1e-9 * amax
+                    if not _value(ub, d == 0, px, py) - 2.0 * gas - min_cost[COL_SANDWICH] > 0.0:
+                        break
+                else:
+                    af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
+                gross = 0.0
+                ov = 0.0
+                if af > 0.0:
+                    o1, ov, b = sandwich_nb(rin, rout, a, af, fee)
+                    gross = _value(b - af, d == 0, px, py)
+                if af > 0.0 and gross - 2.0 * gas - min_cost[COL_SANDWICH] > 0.0:
+                    deadline = t_close - flow.t_pub[i]
+                    if race:
+                        deadline = min(deadline, flow.t_seq[i] - flow.t_pub[i])
+                    w, bid, nc = contest_nb(searchers, COL_SANDWICH, gross, 2.0 * gas, race,
+                                            deadline, key, 3 * j, fav, only)
+                    if w >= 0 and ov >= mo:
+                        # the same legs as engine.run: front, victim, back
+                        o1 = swap_nb(reserves, pl, d, af, fee)
+                        ov = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
+                        if ov >= mo:
+                            swap_nb(reserves, pl, d, a, fee)
+                            status[j] = EXECUTED
+                            out[j] = ov
+                        else:
+                            status[j] = REVERTED
+                        b = swap_nb(reserves, pl, 1 - d, o1, fee)
+                        _book(agg, w, 2, _value(b - af, d == 0, px, py), 2.0 * gas, bid)
+                        executed = True
+            if not executed:
+                o = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
+                if o >= mo:
+                    # swap_nb's update, without computing o again
+                    reserves[pl, d] += a
+                    reserves[pl, 1 - d] -= o
+                    status[j] = EXECUTED
+                    out[j] = o
+                else:
+                    status[j] = REVERTED
+                    continue
+            if next_backrun:
+                nb_on[pl] = True
+                nb_j[pl] = j
+                nb_px[pl] = px
+                nb_py[pl] = py
+            if sight and can[COL_BACKRUN]:
+                db, ab, ob, pb = optimal_arb_nb(reserves[pl, 0], reserves[pl, 1], cp[pl], fee)
+                if db >= 0 and pb * py - gas - min_cost[COL_BACKRUN] > 0.0:
+                    w, bid, nc = contest_nb(searchers, COL_BACKRUN, pb * py, gas, race,
+                                            t_close - flow.t_pub[i], key, 3 * j + 1, fav, only)
+                    if w >= 0:
+                        ob = swap_nb(reserves, pl, db, ab, fee)
+                        _book(agg, w, 1,
+                              _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
+                              gas, bid)
+
+
+@njit(cache=True)
+def _settle_plain(keys, lo, hi, tid, pool, direction, amount_in, informed, min_out, tolerance,
+                  pool_fee, reserves, pre, cp, status, out):
+    """Users ``keys[lo:hi]`` (inputs) one after another, each reverting below its limit."""
+    for m in range(lo, hi):
+        i = keys[m]
+        j = tid[i]
+        keys[m] = j
+        pl = pool[i]
+        fee = pool_fee[pl]
+        d, a, mo, q0 = terms_nb(direction[i], amount_in[i], informed[i], min_out[i],
+                                tolerance[i], reserves[pl, 0], reserves[pl, 1], pre[pl, 0],
+                                pre[pl, 1], cp[pl], fee)
+        o = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
+        if o >= mo:
+            reserves[pl, d] += a
+            reserves[pl, 1 - d] -= o
+            status[j] = EXECUTED
+            out[j] = o
+        else:
+            status[j] = REVERTED
+
+
+@njit(cache=True)
+def _book(agg, w, strat, gross, gas, bid):
+    agg[w, strat, 0] += 1.0
+    agg[w, strat, 1] += gross
+    agg[w, strat, 2] += gas
+    agg[w, strat, 3] += bid
+
+
+__all__ = ["StreamInput", "StreamResult", "stream_input", "check_stream", "run_stream",
+           "STREAM_STRATEGIES", "STREAM_FIELDS", "N_PARAMS"]
