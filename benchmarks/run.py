@@ -110,8 +110,12 @@ def _parity(world, pol, params, pid):
 
 
 def run(quick: bool = False, rounds: int | None = None, configs=None, policies=None,
-        progress=print, searchers=(False, True)) -> dict:
-    """Measure every policy on every configuration; returns the results as a dict."""
+        progress=print, searchers=(False, True), budget: float = 20.0) -> dict:
+    """Measure every policy on every configuration; returns the results as a dict.
+
+    A (policy, searchers, engine) whose warm call takes longer than ``budget`` seconds is
+    timed by that call alone and not run again at as many orders or more (batch auctions with
+    arbitrageurs: their equilibrium is solved numerically per pool and slot)."""
     from mevlab import _reference as ref
     from mevlab import engine
     from mevlab.dtypes import extraction_dt, fill_dt
@@ -122,7 +126,9 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
     searchers_set = tuple(searchers)
     rounds = rounds or (3 if quick else 5)
     rng = np.random.default_rng(0)
-    out = {"configs": [], "cold_s": {}, "twin": {}, "quick": quick, "rounds": rounds}
+    out = {"configs": [], "cold_s": {}, "twin": {}, "quick": quick, "rounds": rounds,
+           "skipped": {}}
+    slow = {}      # (policy|searchers) -> orders at which its warm call exceeded the budget
     # cold first calls, on a small world, before anything else touches the kernels
     small = scenario(2_000, 2, 100, True)
     w0 = engine.prepare(small, 0)
@@ -173,11 +179,19 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
             k = len(world.flow.t_seq)
             flow = sum(a.nbytes for a in world.flow if a is not None)
             for name in policies:
+                tag = f"{name}|{'on' if searchers else 'off'}"
+                if tag in slow and n >= slow[tag]:
+                    out["skipped"][f"{tag}|{n}"] = (f"warm call over {budget:g} s at "
+                                                    f"{slow[tag]:,} orders")
+                    continue
                 pol = get_policy(name)
                 w, params, pid, _ = pol.setup(scn, world)
                 p2 = dataclasses.replace(pol, policy_id=pid)
-                engine.run(w, p2, params)                       # warm this size
-                t = _median_time(lambda: engine.run(w, p2, params), r_n)
+                t = _median_time(lambda: engine.run(w, p2, params), 1)      # warm this size
+                if t > budget:
+                    slow[tag] = n
+                else:
+                    t = _median_time(lambda: engine.run(w, p2, params), r_n)
                 buffers = (2 * k + 64) * fill_dt.itemsize + (k + 64) * extraction_dt.itemsize
                 rec = {"orders": k, "orders_s": k / t, "vs_sort": (k / t) / (n / t_sort),
                        "memory_mb": (buffers + flow) / 2**20}
@@ -190,7 +204,7 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
                     del inp
                 except ValueError:
                     pass
-                row["policies"][f"{name}|{'on' if searchers else 'off'}"] = rec
+                row["policies"][tag] = rec
             del world
         out["configs"].append(row)
         progress(f"{n:,} orders, {m} pools, {b:,} per block: done")
@@ -281,6 +295,9 @@ def format_table(res: dict) -> str:
     lines.append("\ncold first call (cache load or compile), s: " + ", ".join(
         f"{k} {v:.2f}" for k, v in res["cold_s"].items()))
     lines.append(f"peak resident set: {res['peak_rss_mb']:,.0f} MB")
+    for key, why in res.get("skipped", {}).items():
+        name, on, n = key.split("|")
+        lines.append(f"not timed: {name}, searchers {on}, {int(n):,} orders ({why})")
     if res.get("targets"):
         lines.append("\ntargets (stream engine):")
         for what, got, met in res["targets"]:
@@ -346,6 +363,9 @@ def main(argv=None) -> int:
                     help="write the scaling figure (PNG) here")
     ap.add_argument("--searchers", choices=("both", "off", "on"), default="both",
                     help="time with searchers off, on, or both (default)")
+    ap.add_argument("--budget", type=float, default=20.0,
+                    help="seconds: a run slower than this is timed once and not at larger "
+                         "sizes (default 20)")
     ap.add_argument("--max-orders", type=int, default=None,
                     help="skip configurations with more orders (memory: ~1 kB per order)")
     args = ap.parse_args(argv)
@@ -353,7 +373,7 @@ def main(argv=None) -> int:
     if args.max_orders is not None:
         configs = tuple(c for c in (QUICK if args.quick else FULL) if c[0] <= args.max_orders)
     which = {"both": (False, True), "off": (False,), "on": (True,)}[args.searchers]
-    res = run(quick=args.quick, configs=configs, searchers=which,
+    res = run(quick=args.quick, configs=configs, searchers=which, budget=args.budget,
               progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(format_table(res))
     if args.plot:

@@ -478,6 +478,11 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     excl = np.zeros(n_tx if batch else 0, np.bool_)
     u_fill = np.zeros(n_tx if batch else 0)
     b_save = np.zeros((n_pools, 2))
+    # a batch slot's transactions grouped by pool (in slot order), so that each pool's
+    # clearing reads its own orders instead of scanning the whole slot
+    g_lo = np.zeros(n_pools, np.int64)
+    g_hi = np.zeros(n_pools, np.int64)
+    grp = np.empty(max(max_n, 1) if batch else 0, np.int64)
     k = state[0]
     e = state[1]
     bundle = state[2]
@@ -591,12 +596,26 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
                 pl = pools.clock_idx[q]
                 b_save[pl, 0] = reserves[pl, 0]
                 b_save[pl, 1] = reserves[pl, 1]
+                g_hi[pl] = 0
+            for j in range(slots.ptr[s], slots.ptr[s + 1]):
+                g_hi[flow.pool[j]] += 1
+            run = 0
+            for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+                pl = pools.clock_idx[q]
+                g_lo[pl] = run
+                run += g_hi[pl]
+                g_hi[pl] = g_lo[pl]
+            for j in range(slots.ptr[s], slots.ptr[s + 1]):
+                pl = flow.pool[j]
+                grp[g_hi[pl]] = j
+                g_hi[pl] += 1
             while True:
                 for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
                     pl = pools.clock_idx[q]
                     res = _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves,
                                            pre, fills, ext, k, e, pos, fm, forced, b_side, b_amt,
-                                           b_mo, b_fill, b_q0, b_j, b_arb, excl, u_fill)
+                                           b_mo, b_fill, b_q0, b_j, b_arb, excl, u_fill,
+                                           grp[g_lo[pl]:g_hi[pl]])
                     if res[0] < 0:
                         return -1, -1
                     k, e, pos = res
@@ -1057,7 +1076,7 @@ def _sandwich_legs_nb(fills, ext, k, e, s, pools, pl, pos, df, d, j, a, af, mo, 
 @njit(cache=True)
 def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, fills, ext, k, e,
                      pos, fm, no_searchers, b_side, b_amt, b_mo, b_fill, b_q0, b_j, b_arb, excl,
-                     u_fill):
+                     u_fill, mine):
     """One pool's batch in slot ``s``: every swap at one uniform clearing price.
 
     The slot's users on the pool are limit orders (their terms set at the
@@ -1068,12 +1087,11 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
     net of all fills; its fee (constant product only) is charged on that net
     input and shared among the fills on the net side. Users marked in ``excl``
     (legs of a bundle that cannot fill whole) are dropped before clearing;
-    every other user's filled fraction is written to ``u_fill``.
+    every other user's filled fraction is written to ``u_fill``. ``mine`` lists the slot's
+    transactions on the pool, in slot order.
 
     Returns ``(k, e, pos)``, or ``(-1, -1, -1)`` if a buffer is too small.
     """
-    lo = slots.ptr[s]
-    hi = slots.ptr[s + 1]
     t_close = slots.t_close[s]
     window = t_close - slots.t_open[s]
     px = slots.price[s, pools.tok[pl, 0]]
@@ -1084,9 +1102,7 @@ def _settle_batch_nb(flow, slots, pools, searchers, s, pl, key, reserves, pre, f
     x = reserves[pl, 0]
     y = reserves[pl, 1]
     n_u = 0
-    for j in range(lo, hi):
-        if flow.pool[j] != pl:
-            continue
+    for j in mine:
         d, a, mo, q0 = terms_nb(flow.direction[j], flow.amount_in[j], flow.informed[j],
                                 flow.min_out[j], flow.tolerance[j], x, y, pre[pl, 0], pre[pl, 1],
                                 P, fee)

@@ -1,19 +1,21 @@
 """Outcome-only engine: order a stream of transactions by sorting packed int64 keys, settle it.
 
 :func:`run_stream` gives, for the sequential policies (``fcfs``, ``fcfs-private``,
-``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``), the same
-execution order, user outcomes, searcher profits and final pool state as
-:func:`mevlab.engine.run`, without writing a fill record per leg. It is what throughput
-studies and very large replays use (10^7 orders: ~0.2 kB per order instead of ~0.4 kB and
-the records); :func:`mevlab.engine.run` is what the ledger and every metric use.
+``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``), exactly the
+execution order, user outcomes, searcher profits and final pool state of
+:func:`mevlab.engine.run`, without writing a fill record per leg. It is for throughput
+studies and very large replays (about 60 bytes per order where the record engine needs
+about 0.5 kB); :func:`mevlab.engine.run` is what the ledger and every metric use.
+:func:`run_scenario` does the whole thing from a scenario.
 
 Ordering. The input is in any order (a stream as submitted). Every transaction gets one
 int64 key ``slot | q | i``: its slot, a monotone quantisation ``q`` of the policy's sort
-value inside the slot (arrival, or fee descending then arrival), and its input index ``i``
-in the low bits. One ``np.sort`` of the keys (NumPy's vectorised sort: no argsort, no
-gathers) gives the order up to keys that share ``slot | q``; those runs, rare and short,
-are put in the exact order (the policy's full comparator) as the settlement loop meets them.
-The order is therefore exactly the kernel's, for any quantisation.
+value inside the slot (arrival; or the fee, descending, then arrival) and its input index
+``i`` in the low bits. One ``np.sort`` of the keys (NumPy's vectorised sort: no argsort, no
+gathers) gives the order except among keys with the same slot and leading quantum (the
+same arrival quantum, or the same fee code); the settlement loop puts those runs, rare and
+short, in the policy's exact order (insertion sort, or merge sort past an inversion budget)
+as it meets them. The order is therefore exactly the kernel's, whatever the quantisation.
 """
 from __future__ import annotations
 
@@ -93,6 +95,28 @@ def stream_input(world, perm=None) -> StreamInput:
         **{f: np.ascontiguousarray(getattr(world.flow, f)[perm])
            for f in world.flow._fields if getattr(world.flow, f) is not None})
     return StreamInput(flow, np.ascontiguousarray(slot[perm]), perm)
+
+
+def run_scenario(scn, policy="fcfs", seed=0, perm=None) -> StreamResult:
+    """Draw ``scn``'s flow for ``seed`` and order and settle it under ``policy`` (a name or
+    a :class:`~mevlab.policies.Policy`), presented as submitted (or in the order ``perm``).
+
+    With ``crypto = "full"`` the sealed policies' cryptography runs in their setup, as for
+    :func:`mevlab.engine.run`; the timed throughput figures use ``"fast"``.
+
+    Example
+    -------
+    >>> base = ml.Scenario.preset("superchain")
+    >>> scn = dataclasses.replace(base, users=dataclasses.replace(base.users, cross_share=0.0))
+    >>> r = run_scenario(scn, "priority", seed=1)
+    >>> (r.status == 1).mean(), r.searchers[:, :, 1].sum()   # revert share, searchers' gross
+    """
+    from . import prepare
+    from ..policies import get_policy
+    pol = get_policy(policy) if isinstance(policy, str) else policy
+    world = prepare(scn, seed)
+    w, params, pid, _ = pol.setup(scn, world)
+    return run_stream(stream_input(w, perm), w, pid, params)
 
 
 def check_stream(world, params, router=None) -> None:
@@ -530,4 +554,5 @@ def _book(agg, w, strat, gross, gas, bid):
 
 
 __all__ = ["StreamInput", "StreamResult", "stream_input", "check_stream", "run_stream",
+           "run_scenario",
            "STREAM_STRATEGIES", "STREAM_FIELDS", "N_PARAMS"]

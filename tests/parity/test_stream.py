@@ -70,6 +70,13 @@ def test_stream_equals_kernel(name, searchers):
         assert r.searchers[:, :, 0].sum() > 10     # the searchers did act
 
 
+def test_run_scenario_is_the_same_run():
+    scn = _scenario(True)
+    r = st.run_scenario(scn, "priority", seed=5)
+    w, params, pid, fills, ext, reserves = _kernel(engine.prepare(scn, 5), "priority", scn)
+    _assert_same(w, r, fills, ext, reserves)
+
+
 @pytest.mark.parametrize("name", ["fcfs", "priority"])
 @pytest.mark.parametrize("grid", [0.25, 1.0])
 def test_stream_coarse_timestamps(name, grid):
