@@ -32,7 +32,7 @@ def scenario(n_per_slot, total, searchers):
         base, name=f"batch-bench-{n_per_slot}",
         rollups=[dict(name="r", block_time=1.0, gas_cost=0.01)],
         pools=[dict(rollup="r", reserve_x=1e6, reserve_y=3e9, fee=0.003)],
-        users=dataclasses.replace(base.users, rate=float(n_per_slot)),
+        users=dataclasses.replace(base.users, rate=float(n_per_slot), cross_share=0.0),
         duration=max(5.0, total / n_per_slot),
         searchers=base.searchers if searchers else ())
 

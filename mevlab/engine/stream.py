@@ -142,7 +142,8 @@ def _bits(n: int) -> int:
     return max(1, int(n - 1).bit_length())
 
 
-def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray) -> StreamResult:
+def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
+               out: StreamResult | None = None) -> StreamResult:
     """Order and settle ``inp`` under the policy ``(policy_id, params)``.
 
     Parameters
@@ -153,6 +154,10 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray) -> S
         The world the input came from (slots, pools, searchers, prices, key).
     policy_id, params
         As returned by the policy's ``setup`` (``FCFS`` or ``PRIORITY`` ordering).
+    out : StreamResult, optional
+        A result of an earlier call on as many transactions: its ``order``, ``status`` and
+        ``amount_out`` arrays are overwritten and returned (no allocation, no page faults:
+        for repeated runs, e.g. a benchmark or a stream processed in batches of one size).
 
     Raises
     ------
@@ -174,19 +179,24 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray) -> S
                          "to order by; use engine.run")
     fee_shift, fee_lo, bf = _fee_quantiser(inp.flow.priority_fee, bq) \
         if policy_id == PRIORITY else (0, 0, 0)
-    keys = np.empty(n, np.int64)
+    if out is not None and len(out.order) == n:
+        keys, status, amount = out.order, out.status, out.amount_out
+        status.fill(-1)
+        amount.fill(0.0)
+    else:
+        keys = np.empty(n, np.int64)
+        status = np.full(n, -1, np.int8)
+        amount = np.zeros(n)
     fee = inp.flow.priority_fee
     keys_nb(inp.slot, inp.flow.t_seq, fee, fee.view(np.int64), world.slots.t_open,
             world.slots.t_close, policy_id == PRIORITY, bi, bq, bf, fee_shift, fee_lo, keys)
     keys.sort()
-    status = np.full(n, -1, np.int8)
-    out = np.zeros(n)
     reserves = world.reserves0.copy()
     agg = np.zeros((len(world.searchers.latency), 3, 4))
     settle_stream_nb(keys, bi, bq, bq - bf, policy_id, inp.flow, inp.tid, world.slots,
-                     world.pools,
-                     world.searchers, params, world.key, reserves, status, out, agg)
-    return StreamResult(keys, status, out, reserves, agg)
+                     world.pools, world.searchers, params, world.key, reserves, status, amount,
+                     agg)
+    return StreamResult(keys, status, amount, reserves, agg)
 
 
 def _fee_quantiser(fee: np.ndarray, bq: int):

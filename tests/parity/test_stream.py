@@ -63,8 +63,10 @@ def test_stream_equals_kernel(name, searchers):
             threshold=dataclasses.replace(scn.threshold, metadata="hidden"))
     w, params, pid, fills, ext, reserves = _kernel(engine.prepare(scn, 5), name, scn)
     rng = np.random.default_rng(0)
+    r = None
     for perm in (None, rng.permutation(len(w.flow.t_seq)), np.arange(len(w.flow.t_seq))):
-        r = st.run_stream(st.stream_input(w, perm), w, pid, params)
+        # the later calls write into the previous result's arrays (out=)
+        r = st.run_stream(st.stream_input(w, perm), w, pid, params, out=r)
         _assert_same(w, r, fills, ext, reserves)
     if searchers and name in ("fcfs", "priority"):
         assert r.searchers[:, :, 0].sum() > 10     # the searchers did act
