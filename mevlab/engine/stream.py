@@ -4,8 +4,9 @@
 ``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``), exactly the
 execution order, user outcomes, searcher profits and final pool state of
 :func:`mevlab.engine.run`, without writing a fill record per leg. It is for throughput
-studies and very large replays (about 60 bytes per order where the record engine needs
-about 0.5 kB); :func:`mevlab.engine.run` is what the ledger and every metric use.
+studies and very large replays: past its input (the flow's arrays, about 90 bytes per
+order) it needs 17 bytes per order, where the record engine's buffers need about 400;
+:func:`mevlab.engine.run` is what the ledger and every metric use.
 :func:`run_scenario` does the whole thing from a scenario.
 
 Ordering. The input is in any order (a stream as submitted). Every transaction gets one
@@ -113,6 +114,9 @@ def run_scenario(scn, policy="fcfs", seed=0, perm=None) -> StreamResult:
     """
     from . import prepare
     from ..policies import get_policy
+    if scn.searcher != "closed_form":
+        raise ValueError(f"run_stream does not cover: solver-based searchers (scenario.searcher"
+                         f" = {scn.searcher!r}; expected 'closed_form'): use engine.run")
     pol = get_policy(policy) if isinstance(policy, str) else policy
     world = prepare(scn, seed)
     w, params, pid, _ = pol.setup(scn, world)
@@ -120,7 +124,11 @@ def run_scenario(scn, policy="fcfs", seed=0, perm=None) -> StreamResult:
 
 
 def check_stream(world, params, router=None) -> None:
-    """Raise ``ValueError`` naming what :func:`run_stream` does not cover in this run."""
+    """Raise ``ValueError`` naming what :func:`run_stream` does not cover in this run.
+
+    A world does not record whether its scenario's searcher is solver-based: pass the
+    ``router`` of :func:`mevlab.engine.make_router`, or use :func:`run_scenario`, which
+    refuses those scenarios itself."""
     why = []
     if params[P_BATCH] != 0.0:
         why.append("batch auctions (policy batch_auction*): use engine.run")

@@ -135,5 +135,7 @@ def test_stream_refuses_what_it_does_not_cover():
     pol = get_policy("fcfs")
     with pytest.raises(ValueError, match="bundles"):
         st.run_stream(st.stream_input(w), w, pol.policy_id, pol.params(shared))
+    with pytest.raises(ValueError, match="solver-based"):
+        st.run_scenario(dataclasses.replace(scn, searcher="convex"), "fcfs")
     with pytest.raises(ValueError, match="perm"):
         st.stream_input(world, np.zeros(len(world.flow.t_seq), np.int64))
