@@ -399,7 +399,7 @@ def _as_lists(arrays):
 
 
 def _user_terms(flow, j, x, y, pre_x, pre_y, p, fee):
-    """Twin of ``user_terms_nb``: side, amount, limit and pre-slot quote of user ``j``."""
+    """Twin of ``terms_nb``: side, amount, limit and pre-slot quote of user ``j``."""
     d = flow.direction[j]
     a = flow.amount_in[j]
     flipped = False

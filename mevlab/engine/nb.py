@@ -239,13 +239,16 @@ def _on_clock(pools, pl, c):
 
 
 @njit(cache=True)
-def user_terms_nb(flow, j, x, y, pre_x, pre_y, p, fee):
-    """What user ``j`` trades when it executes on a pool at state ``(x, y)``.
+def terms_nb(d, a, informed, min_out, tolerance, x, y, pre_x, pre_y, p, fee):
+    """What a user trades when it executes on a pool at state ``(x, y)``, from its
+    transaction's side ``d``, amount ``a``, ``informed`` flag, ``min_out`` and ``tolerance``.
 
     Informed users trade toward the external price ``p`` (same value
     tendered); the limit is the given ``min_out``, or the quote at the
     pre-slot state ``(pre_x, pre_y)`` times ``1 - tolerance`` (also when the
-    side flipped, since a given limit is in the original output token).
+    side flipped, since a given limit is in the original output token). The
+    fields come as scalars: passing the flow tuple to a call costs a reference
+    count per array, several times the arithmetic.
 
     Returns
     -------
@@ -258,14 +261,6 @@ def user_terms_nb(flow, j, x, y, pre_x, pre_y, p, fee):
     q0 : float
         Output at the pre-slot state, token units.
     """
-    return terms_nb(flow.direction[j], flow.amount_in[j], flow.informed[j], flow.min_out[j],
-                    flow.tolerance[j], x, y, pre_x, pre_y, p, fee)
-
-
-@njit(cache=True)
-def terms_nb(d, a, informed, min_out, tolerance, x, y, pre_x, pre_y, p, fee):
-    """:func:`user_terms_nb` on the transaction's fields (scalars only: passing the flow
-    tuple to a call costs a reference count per array, several times the arithmetic)."""
     flipped = False
     if informed:
         want = 1 if y < p * x else 0

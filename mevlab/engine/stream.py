@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..amm.nb import amount_out_nb, swap_nb
-from ..policies.nb import (FCFS, N_PARAMS, P_BATCH, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
+from ..policies.nb import (FCFS, P_BATCH, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
                            PRIORITY, SPEC_NONE, order_fcfs_nb, order_priority_nb)
 from ..searcher.nb import (best_frontrun_nb, max_frontrun_nb, optimal_arb_nb,
                            sandwich_bound_nb, sandwich_nb)
@@ -573,4 +573,4 @@ def _book(agg, w, strat, gross, gas, bid):
 
 __all__ = ["StreamInput", "StreamResult", "stream_input", "check_stream", "run_stream",
            "run_scenario",
-           "STREAM_STRATEGIES", "STREAM_FIELDS", "N_PARAMS"]
+           "STREAM_STRATEGIES", "STREAM_FIELDS"]
