@@ -165,6 +165,38 @@ def contest_nb(searchers, col, gross, gas_total, race, deadline, key, opp, fav, 
 
 
 @njit(cache=True)
+def cheapest_nb(searchers):
+    """Per strategy column, the lowest private cost among the searchers that have it (inf if
+    none): :func:`contest_nb` finds no taker for an opportunity that does not beat it."""
+    min_cost = np.full(5, np.inf)
+    for i in range(searchers.latency.shape[0]):
+        for col in range(5):
+            if searchers.enabled[i, col]:
+                min_cost[col] = min(min_cost[col], searchers.cost[i])
+    return min_cost
+
+
+@njit(cache=True)
+def frontrun_nb(rin, rout, a, mo, fee, is_x, px, py, gas, cost):
+    """The sandwich's front-run on a victim tendering ``a`` (limit ``mo``) into a pool at
+    ``(rin, rout)``: :func:`best_frontrun_nb` up to the largest front-run that keeps the
+    victim at its limit, or 0 when an upper bound on the profit (valued at ``px``, ``py``;
+    ``is_x``: the victim tenders x) cannot pay two legs' ``gas`` and the cheapest
+    sandwicher's ``cost``, so that no contest would find a taker. The bound is tried with
+    one piece, then four (:func:`~mevlab.searcher.nb.sandwich_bound_nb`); its margin covers
+    the profit's round-off."""
+    amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
+    if not math.isfinite(amax):
+        amax = UNBOUNDED_FRONTRUN * rin
+    for pieces in (1, 4):
+        ub = sandwich_bound_nb(rin, rout, a, fee, amax, pieces) + 1e-9 * amax
+        if not _value(ub, is_x, px, py) - 2.0 * gas - cost > 0.0:
+            return 0.0
+    af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
+    return af
+
+
+@njit(cache=True)
 def _value(amount, is_x, px, py):
     """Numeraire value of ``amount`` of the pool's x (``is_x``) or y token."""
     return amount * px if is_x else amount * py
@@ -451,11 +483,7 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
     # contest_nb finds no taker unless an opportunity beats the cheapest searcher's cost (the
     # same subtraction it makes): checked first, since a call passing the searchers' arrays
     # costs more than the check
-    min_cost = np.full(5, np.inf)
-    for i in range(n_srch):
-        for col in range(5):
-            if searchers.enabled[i, col]:
-                min_cost[col] = min(min_cost[col], searchers.cost[i])
+    min_cost = cheapest_nb(searchers)
     # one pool's batch: users' orders, then one order per arbitrageur
     b_side = np.empty(max_n + n_srch, np.int64)
     b_amt = np.empty(max_n + n_srch)
@@ -877,19 +905,8 @@ def run_nb(flow, slots, pools, searchers, policy_id, params, key, reserves, fill
             if sight and can_sandwich:
                 rin = reserves[pl, i_in]
                 rout = reserves[pl, i_out]
-                amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
-                if not math.isfinite(amax):
-                    amax = UNBOUNDED_FRONTRUN * rin
-                # the search only if an upper bound on its profit could pay the cheapest searcher
-                # (else the contest finds no taker); the margin covers the profit's round-off
-                # (a one-piece bound, then a four-piece one: see sandwich_bound_nb)
-                af = 0.0
-                for pieces in (1, 4):
-                    ub = sandwich_bound_nb(rin, rout, a, fee, amax, pieces) + 1e-9 * amax
-                    if not _value(ub, d == 0, px, py) - 2.0 * gas - min_cost[COL_SANDWICH] > 0.0:
-                        break
-                else:
-                    af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
+                af = frontrun_nb(rin, rout, a, mo, fee, d == 0, px, py, gas,
+                                 min_cost[COL_SANDWICH])
                 if af > 0.0:
                     o1, ov, b = sandwich_nb(rin, rout, a, af, fee)
                     gross = _value(b - af, d == 0, px, py)

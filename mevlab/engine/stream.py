@@ -20,7 +20,6 @@ as it meets them. The order is therefore exactly the kernel's, whatever the quan
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -29,11 +28,9 @@ from numba import njit
 from ..amm.nb import amount_out_nb, swap_nb
 from ..policies.nb import (FCFS, P_BATCH, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
                            PRIORITY, SPEC_NONE, order_fcfs_nb, order_priority_nb)
-from ..searcher.nb import (best_frontrun_nb, max_frontrun_nb, optimal_arb_nb,
-                           sandwich_bound_nb, sandwich_nb)
+from ..searcher.nb import optimal_arb_nb, sandwich_nb
 from .nb import (COL_ARB, COL_BACKRUN, COL_BLIND, COL_NEXT_BACKRUN, COL_SANDWICH, EXECUTED,
-                 FRONTRUN_MARGIN, REVERTED, UNBOUNDED_FRONTRUN, _value, contest_nb,
-                 terms_nb)
+                 REVERTED, _value, cheapest_nb, contest_nb, frontrun_nb, terms_nb)
 
 #: strategies of :attr:`StreamResult.searchers` (axis 1)
 STREAM_STRATEGIES = ("arbitrage", "backrun", "sandwich")
@@ -345,17 +342,12 @@ def settle_stream_nb(keys, bi, bq, bt, policy_id, flow, tid, slots, pools, searc
     by_fee = policy_id == PRIORITY
     n_tx = keys.shape[0]
     n_pools = reserves.shape[0]
-    n_srch = searchers.latency.shape[0]
     n_slots = slots.t_close.shape[0]
-    can = np.zeros(5, np.bool_)
     # contest_nb finds no taker unless the opportunity beats the cheapest searcher's cost
-    # (the same subtraction it makes): checked here, so most opportunities cost no call
-    min_cost = np.full(5, np.inf)
-    for i in range(n_srch):
-        for col in range(5):
-            if searchers.enabled[i, col]:
-                can[col] = True
-                min_cost[col] = min(min_cost[col], searchers.cost[i])
+    # (the same subtraction it makes): checked here, so most opportunities cost no call;
+    # costs are finite, so a column is enabled by some searcher iff its cheapest is
+    min_cost = cheapest_nb(searchers)
+    can = min_cost < np.inf
     mask = (np.int64(1) << bi) - 1
     sh_slot = bq + bi
     # runs share the leading value's quantum: arrival, or the fee (its arrival bits order
@@ -475,19 +467,8 @@ def settle_stream_nb(keys, bi, bq, bt, policy_id, flow, tid, slots, pools, searc
             if sight and can[COL_SANDWICH]:
                 rin = reserves[pl, d]
                 rout = reserves[pl, 1 - d]
-                amax = max_frontrun_nb(rin, rout, a, mo, fee) * (1.0 - FRONTRUN_MARGIN)
-                if not math.isfinite(amax):
-                    amax = UNBOUNDED_FRONTRUN * rin
-                # the search only if an upper bound on its profit could pay the cheapest searcher
-                # (else the contest finds no taker); the margin covers the profit's round-off
-                # (a one-piece bound, then a four-piece one: see sandwich_bound_nb)
-                af = 0.0
-                for pieces in (1, 4):
-                    ub = sandwich_bound_nb(rin, rout, a, fee, amax, pieces) + 1e-9 * amax
-                    if not _value(ub, d == 0, px, py) - 2.0 * gas - min_cost[COL_SANDWICH] > 0.0:
-                        break
-                else:
-                    af, _ = best_frontrun_nb(rin, rout, a, mo, fee, amax)
+                af = frontrun_nb(rin, rout, a, mo, fee, d == 0, px, py, gas,
+                                 min_cost[COL_SANDWICH])
                 gross = 0.0
                 ov = 0.0
                 if af > 0.0:
