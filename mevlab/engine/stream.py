@@ -26,11 +26,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ..amm.nb import amount_out_nb, swap_nb
-from ..policies.nb import (FCFS, P_BATCH, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
+from ..amm.nb import amount_out_nb, batch_sweep_nb, swap_nb
+from ..policies.nb import (FCFS, P_BATCH, P_FM, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
                            PRIORITY, SPEC_NONE, order_fcfs_nb, order_priority_nb)
 from ..searcher.nb import optimal_arb_nb, sandwich_nb
-from .nb import (COL_ARB, COL_BACKRUN, COL_BLIND, COL_NEXT_BACKRUN, COL_SANDWICH, EXECUTED,
+from .nb import (COL_ARB, COL_BACKRUN, COL_BLIND, COL_NEXT_BACKRUN, COL_SANDWICH, DROPPED,
+                 EXECUTED,
                  REVERTED, _value, cheapest_nb, contest_nb, frontrun_nb, terms_nb)
 
 #: strategies of :attr:`StreamResult.searchers` (axis 1)
@@ -147,8 +148,12 @@ def check_stream(world, params, router=None, bundled=None) -> None:
     refuses those scenarios itself. ``bundled`` (:attr:`StreamInput.bundled`) saves a pass
     over the flow; by default it is computed."""
     why = []
-    if params[P_BATCH] != 0.0:
-        why.append("batch auctions (policy batch_auction*): use engine.run")
+    if params[P_BATCH] != 0.0 and world.searchers.enabled[:, COL_ARB].any():
+        why.append("batch auctions with arbitrageurs (their Cournot equilibrium per pool "
+                   "and slot): use engine.run")
+    if params[P_BATCH] != 0.0 and params[P_NEXT_BACKRUN] != 0.0 \
+            and world.searchers.enabled[:, COL_NEXT_BACKRUN].any():
+        why.append("batch auctions with next-slot back-runs: use engine.run")
     blind = world.searchers.enabled[:, COL_BLIND].any()
     if int(params[P_SPEC]) != SPEC_NONE and blind:
         why.append("speculative or blind sandwiches (commit_reveal.speculative, "
@@ -191,7 +196,8 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
         :func:`check_stream`).
     """
     check_stream(world, params, bundled=inp.bundled)
-    if policy_id not in (FCFS, PRIORITY):
+    batch = params[P_BATCH] != 0.0
+    if not batch and policy_id not in (FCFS, PRIORITY):
         raise ValueError(f"policy_id: {policy_id} is not an ordering run_stream knows "
                          f"(FCFS={FCFS}, PRIORITY={PRIORITY})")
     n = len(inp.slot)
@@ -202,8 +208,17 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     if bq < 2:
         raise ValueError(f"run_stream: {n:,} transactions in {n_slots:,} slots leave no bits "
                          "to order by; use engine.run")
-    fee_shift, fee_lo, bf = _fee_quantiser(inp.flow.priority_fee, bq) \
-        if policy_id == PRIORITY else (0, 0, 0)
+    by_fee = policy_id == PRIORITY and not batch
+    fee_shift, fee_lo, bf = _fee_quantiser(inp.flow.priority_fee, bq) if by_fee else (0, 0, 0)
+    # a batch auction orders nothing: its keys group each slot's transactions by pool, in
+    # the order the slot loop clears the pools (their rank on the slot's clock)
+    rank = np.zeros(len(world.pools.fee), np.int64)
+    if batch:
+        if len(rank) > 1 << bq:
+            raise ValueError(f"run_stream: {len(rank):,} pools and {n:,} transactions in "
+                             f"{n_slots:,} slots do not fit a 63-bit key; use engine.run")
+        rank[world.pools.clock_idx] = np.arange(len(world.pools.clock_idx)) - np.repeat(
+            world.pools.clock_ptr[:-1], np.diff(world.pools.clock_ptr))
     if out is not None and len(out.order) == n:
         keys, status, amount = out.order, out.status, out.amount_out
     else:
@@ -213,10 +228,16 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     ptr = np.empty(n_slots + 1, np.int64)
     fee = inp.flow.priority_fee
     keys_nb(inp.slot, inp.flow.t_seq, fee, fee.view(np.int64), world.slots.t_open,
-            world.slots.t_close, policy_id == PRIORITY, bi, bq, bf, fee_shift, fee_lo, keys, ptr)
+            world.slots.t_close, 2 if batch else int(by_fee), bi, bq, bf, fee_shift, fee_lo,
+            inp.meta, rank, inp.tid, keys, ptr)
     _sort_chunks(keys, ptr)
     reserves = world.reserves0.copy()
     agg = np.zeros((len(world.searchers.latency), 3, 4))
+    if batch:
+        f = inp.flow
+        settle_batch_nb(keys, ptr, bi, f.amount_in, f.min_out, f.tolerance, inp.meta, inp.tid,
+                        world.slots, world.pools, params[P_FM] != 0.0, reserves, status, amount)
+        return StreamResult(keys, status, amount, reserves, agg)
     settle_stream_nb(keys, ptr, bi, bq, bq - bf, policy_id, inp.flow, inp.tid, inp.meta,
                      world.slots, world.pools, world.searchers, params, world.key, reserves,
                      status, amount, agg)
@@ -259,13 +280,17 @@ def _fee_quantiser(fee: np.ndarray, bq: int):
 
 
 @njit(cache=True)
-def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, by_fee, bi, bq, bf, fee_shift, fee_lo,
-            keys, ptr):
+def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, mode, bi, bq, bf, fee_shift, fee_lo,
+            meta, rank, tid, keys, ptr):
     """``keys[...] = slot | q | i`` (see the module docstring), grouped by slot: slot ``s``'s
     keys go to ``keys[ptr[s]:ptr[s + 1]]`` in input order (a counting sort on the slot,
     which the caller's per-chunk sorts then only have to finish). ``q`` is non-decreasing
-    in the policy's order inside a slot: arrival, or fee descending and then arrival.
+    in the policy's order inside a slot: arrival (``mode`` 0), or fee descending and then
+    arrival (1); for a batch auction (2), the rank of the transaction's pool on the slot's
+    clock (``rank``, by pool; the pool from ``meta``), and in the low bits the transaction
+    id (``tid``) instead of the input index: the kernel lists a pool's batch in id order.
     ``ptr`` (``n_slots + 1``) is filled."""
+    by_fee = mode == 1
     bt = bq - bf if by_fee else bq
     top_t = (1 << bt) - 1
     top_f = (1 << bf) - 1
@@ -275,32 +300,58 @@ def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, by_fee, bi, bq, bf, fee
     for s in range(n_slots):
         span = t_close[s] - t_open[s]
         scale[s] = (top_t + 1) / span if span > 0.0 else 0.0
-    # the input comes nearly grouped by slot: counts and write positions of the current
-    # slot stay in registers (an increment in memory per key waits for the previous one)
+    # the input comes nearly grouped by slot, a slot's stragglers mixed with the next one's
+    # first arrivals: counts and write positions of two consecutive slots (base, base + 1)
+    # stay in registers, chosen without a branch (a per-key branch on "same slot as the
+    # last key?" mispredicts at every such mix; an increment in memory per key waits for
+    # the previous one). Keys further ahead move the pair; stragglers further behind go
+    # through memory.
     ptr[:] = 0
     n = slot.shape[0]
-    cur = slot[0] if n else 0
-    c = 0
+    base = np.int64(slot[0]) if n else 0
+    c0 = 0
+    c1 = 0
     for i in range(n):
-        s = slot[i]
-        if s != cur:
-            ptr[cur + 1] += c
-            cur = s
-            c = 0
-        c += 1
+        dl = np.int64(slot[i]) - base
+        if dl == 0 or dl == 1:
+            c0 += 1 - dl
+            c1 += dl
+        elif dl > 1:
+            ptr[base + 1] += c0
+            if c1:
+                ptr[base + 2] += c1
+            base += dl - 1
+            c0 = 0
+            c1 = 1
+        else:
+            ptr[base + dl + 1] += 1
     if n:
-        ptr[cur + 1] += c
+        ptr[base + 1] += c0
+        if c1:
+            ptr[base + 2] += c1
     for s in range(n_slots):
         ptr[s + 1] += ptr[s]
-    pos = ptr[:-1].copy()
-    cur = slot[0] if n else 0
-    at = pos[cur] if n else 0
+    pos = ptr.copy()
+    base = np.int64(slot[0]) if n else 0
+    at0 = pos[base]
+    at1 = pos[base + 1]
     for i in range(n):
-        s = slot[i]
-        if s != cur:
-            pos[cur] = at
-            cur = s
+        s = np.int64(slot[i])
+        dl = s - base
+        if dl == 0 or dl == 1:
+            at = at1 if dl else at0
+            at0 += 1 - dl
+            at1 += dl
+        elif dl > 1:
+            pos[base] = at0
+            pos[base + 1] = at1
+            base = s - 1
+            at0 = pos[base]
             at = pos[s]
+            at1 = at + 1
+        else:
+            at = pos[s]
+            pos[s] += 1
         x = (t_seq[i] - t_open[s]) * scale[s]
         # clipped (reslotted transactions arrived before their slot opened): still monotone
         qt = 0 if not x > 0.0 else (top_t if x >= top_t else int(x))
@@ -311,8 +362,11 @@ def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, by_fee, bi, bq, bf, fee
             if f > 0.0:
                 qf = min(top_f, 1 + max(0, (fee_bits[i] >> fee_shift) - fee_lo))
             q = ((top_f - qf) << bt) | qt
-        keys[at] = (s << (bq + bi)) | (q << bi) | i
-        at += 1
+        low = i
+        if mode == 2:
+            q = rank[meta[i] >> 2]
+            low = tid[i]
+        keys[at] = (s << (bq + bi)) | (q << bi) | low
 
 
 @njit(cache=True)
@@ -643,6 +697,163 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
         reserves[pl, e] = rout - o * f
         status[j] = np.int8(1) - np.int8(ok)
         out[j] = o * f
+
+
+@njit(cache=True, error_model="numpy")
+def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slots, pools,
+                    fm, reserves, status, out):
+    """Batch auctions without arbitrageurs, as :func:`mevlab.engine.nb.run_nb` clears them:
+    per slot and pool, every user's order at one uniform price (``batch_sweep_nb``, the
+    same function), the pool taking the net. ``keys`` (sorted, ``slot | pool rank | id``)
+    hold each (slot, pool) group contiguously in transaction id order, the order the kernel
+    lists, and sums, the orders in. Overwrites ``keys`` with transaction
+    ids in that order; fills ``status`` (0 executed, 2 not filled: ``DROPPED``) and ``out``;
+    updates ``reserves``."""
+    mask = (np.int64(1) << bi) - 1
+    n_slots = slots.t_close.shape[0]
+    pre = reserves.copy()
+    most = 1
+    for s in range(n_slots):
+        most = max(most, ptr[s + 1] - ptr[s])
+    one = np.uint64(1)
+    two = np.uint64(2)
+    sel = np.empty(2)
+    side = np.empty(2, np.uint64)
+    sv = np.empty(most)
+    sa = np.empty(most)
+    bv = np.empty(most)
+    ba = np.empty(most)
+    g = np.empty(most, np.int64)
+    b_side = np.empty(most, np.uint64)
+    # the keys carry transaction ids; the fields are read by input index
+    inv = np.empty(tid.shape[0], np.int64)
+    for i in range(tid.shape[0]):
+        inv[tid[i]] = i
+    b_amt = np.empty(most)
+    b_mo = np.empty(most)
+    b_fill = np.empty(most)
+    lim = np.empty(most)
+    s_idx = np.empty(most, np.int64)
+    b_idx = np.empty(most, np.int64)
+    for s in range(n_slots):
+        lo = ptr[s]
+        hi = ptr[s + 1]
+        if not slots.live[s]:
+            for m in range(lo, hi):
+                j = keys[m] & mask
+                keys[m] = j
+                status[j] = -1
+                out[j] = 0.0
+            continue
+        c = slots.clock[s]
+        for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
+            pl = pools.clock_idx[q]
+            pre[pl, 0] = reserves[pl, 0]
+            pre[pl, 1] = reserves[pl, 1]
+        m0 = lo
+        while m0 < hi:
+            grp = keys[m0] >> bi
+            m1 = m0 + 1
+            while m1 < hi and keys[m1] >> bi == grp:
+                m1 += 1
+            n = m1 - m0
+            for r in range(n):
+                g[r] = inv[keys[m0 + r] & mask]
+            pl = meta[g[0]] >> two
+            fee = pools.fee[pl]
+            x = reserves[pl, 0]
+            y = reserves[pl, 1]
+            P = slots.price[s, pools.tok[pl, 0]] / slots.price[s, pools.tok[pl, 1]]
+            # terms_nb's arithmetic, without its branches (see _settle_plain); the side an
+            # informed user wants is the same for the whole group: one clearing state
+            want = np.uint64(y < P * x)
+            g1 = 1.0 - fee
+            for r in range(n):
+                i = g[r]
+                mt = meta[i]
+                d0 = mt & one
+                flip = ((mt >> one) & one) & (want ^ d0)
+                a0 = amount_in[i]
+                sel[0] = a0 * P
+                sel[1] = a0 / P
+                a1 = sel[d0]
+                sel[0] = a0
+                sel[1] = a1
+                a = sel[flip]
+                side[0] = d0
+                side[1] = want
+                d = side[flip]
+                ga = g1 * max(a, 0.0)
+                q0 = ga * pre[pl, one - d] / (pre[pl, d] + ga)
+                mo0 = min_out[i]
+                sel[0] = mo0
+                sel[1] = q0 * (1.0 - tolerance[i])
+                b_side[r] = d
+                b_amt[r] = a
+                b_mo[r] = sel[np.uint64(math.isnan(mo0)) | flip]
+            n_s, n_b = _batch_order(b_side, b_amt, b_mo, n, lim, s_idx, b_idx, sv, sa, bv, ba)
+            p = batch_sweep_nb(x, y, fee, fm, b_amt, lim, s_idx[:n_s], b_idx[:n_b], 0.0, 0.0,
+                               b_fill)
+            dx = 0.0
+            dy = 0.0
+            for r in range(n):
+                a_in = b_fill[r] * b_amt[r]
+                d = b_side[r]
+                sel[0] = a_in * p
+                sel[1] = a_in / p
+                o = sel[d]
+                # side 0: dx += a_in, dy -= o; side 1 the other way (x + (-o) == x - o)
+                sel[0] = a_in
+                sel[1] = -o
+                dx += sel[d]
+                dy += sel[one - d]
+                j = keys[m0 + r] & mask
+                keys[m0 + r] = j
+                status[j] = np.int8(DROPPED) * np.int8(not b_fill[r] > 0.0)
+                out[j] = o
+            reserves[pl, 0] += dx
+            reserves[pl, 1] += dy
+            m0 = m1
+
+
+@njit(cache=True, error_model="numpy")
+def _batch_order(side, amount, min_out, n, lim, s_idx, b_idx, sv, sa, bv, ba):
+    """``batch_sort_nb`` without its allocations: the same limits, and the sellers' and
+    buyers' indices in the same order, (limit, amount) ascending with ties in listing order
+    (its two stable merge sorts, by amount and then by limit, give exactly that). ``sv``,
+    ``sa`` (``bv``, ``ba``): scratch, the sellers' (buyers') sorted limits and amounts,
+    compared directly rather than through the indices."""
+    n_s = 0
+    n_b = 0
+    for i in range(n):
+        a = amount[i]
+        if side[i] == 0:
+            v = min_out[i] / a if min_out[i] > 0.0 else 0.0
+            lim[i] = v
+            t = n_s - 1
+            while t >= 0 and (sv[t] > v or (sv[t] == v and sa[t] > a)):
+                sv[t + 1] = sv[t]
+                sa[t + 1] = sa[t]
+                s_idx[t + 1] = s_idx[t]
+                t -= 1
+            sv[t + 1] = v
+            sa[t + 1] = a
+            s_idx[t + 1] = i
+            n_s += 1
+        else:
+            v = a / min_out[i] if min_out[i] > 0.0 else np.inf
+            lim[i] = v
+            t = n_b - 1
+            while t >= 0 and (bv[t] > v or (bv[t] == v and ba[t] > a)):
+                bv[t + 1] = bv[t]
+                ba[t + 1] = ba[t]
+                b_idx[t + 1] = b_idx[t]
+                t -= 1
+            bv[t + 1] = v
+            ba[t + 1] = a
+            b_idx[t + 1] = i
+            n_b += 1
+    return n_s, n_b
 
 
 @njit(cache=True)
