@@ -8,11 +8,11 @@ policy then runs on it with searchers off (ordering and settlement only) and wit
 closed-form searchers of the ``superchain`` preset on. Two engines are timed:
 
 - ``stream`` (:func:`mevlab.engine.stream.run_stream`): the transactions presented in the
-  order users submitted them; timed are the packed keys, their sort, the exact ordering of
-  equal keys and the settlement, with outcomes per transaction and searcher totals (the
-  policies it covers; batch auctions and speculative searchers are ``engine.run``'s alone).
-  The timed calls write into the output arrays of the warm call (``out=``), as a stream
-  processed in batches would;
+  order users submitted them; timed are the packed keys (bucketed by slot), their sort, the
+  exact ordering of equal keys and the settlement, with outcomes per transaction and searcher
+  totals (the policies it covers: batch auctions with arbitrageurs and speculative searchers
+  are ``engine.run``'s alone). The timed calls write into the output arrays of the warm call
+  (``out=``), as a stream processed in batches would;
 - ``records`` (:func:`mevlab.engine.run`, what ``simulate`` uses): the slot loop writing a
   fill record per leg (flow generation, slotting and the policy's setup excluded).
 
@@ -21,7 +21,7 @@ Next to them, measured the same way in the same process:
 - cold: the first call in this process on a small world (Numba cache load or compilation);
 - warm: the median of ``rounds`` calls on the configuration;
 - ``np.sort`` of the same number of random int64 keys (the baseline: ordering is at least a
-  sort; the stream engine's own sort sees keys already nearly in order);
+  sort), and the same sort in place (``ndarray.sort``: no result array to allocate);
 - the pure-Python twin (``mevlab._reference.run``), on the first configuration only, after
   checking that the engine, the twin and the stream engine agree (parity before timing);
 - memory: the bytes of the flow and of what each engine allocates, and the process's peak
@@ -77,6 +77,13 @@ def _median_time(fn, rounds):
         fn()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def _timed_inplace(work, keys):
+    work[:] = keys
+    t0 = time.perf_counter()
+    work.sort()
+    return time.perf_counter() - t0
 
 
 def _parity(world, pol, params, pid):
@@ -179,9 +186,12 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
         r_n = rounds if n < 1_000_000 else 2     # big runs: fewer timed calls after the warm one
         keys = rng.integers(0, 2**62, n)
         t_sort = _median_time(lambda: np.sort(keys), max(r_n, 3))
+        # also in place (no result array to allocate, as the stream engine's timed calls)
+        work = keys.copy()
+        t_inpl = float(np.median([_timed_inplace(work, keys) for _ in range(max(r_n, 3))]))
         row = {"orders": n, "pools": m, "per_block": b, "sort_keys_s": n / t_sort,
-               "policies": {}}
-        del keys
+               "sort_inplace_keys_s": n / t_inpl, "policies": {}}
+        del keys, work
         for searchers in searchers_set:
             scn = scenario(n, m, b, searchers)
             world = engine.prepare(scn, 2)
@@ -281,7 +291,9 @@ def format_table(res: dict) -> str:
                                                                    .split(".")[0]))
     for row in res["configs"]:
         lines.append(f"\n{row['orders']:,} orders, {row['pools']} pools, {row['per_block']:,} "
-                     f"per block; np.sort: {row['sort_keys_s']:,.0f} keys/s")
+                     f"per block; np.sort: {row['sort_keys_s']:,.0f} keys/s"
+                     + (f" (in place: {row['sort_inplace_keys_s']:,.0f})"
+                        if "sort_inplace_keys_s" in row else ""))
         lines.append(f"{'policy':<17}{'stream off':>12}{'vs sort':>8}{'stream on':>12}"
                      f"{'on/off':>7}{'records off':>13}{'records on':>12}{'MB stream':>10}"
                      f"{'MB records':>11}")
