@@ -1,22 +1,24 @@
 """Outcome-only engine: order a stream of transactions by sorting packed int64 keys, settle it.
 
 :func:`run_stream` gives, for the sequential policies (``fcfs``, ``fcfs-private``,
-``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``), exactly the
-execution order, user outcomes, searcher profits and final pool state of
-:func:`mevlab.engine.run`, without writing a fill record per leg. It is for throughput
-studies and very large replays: past its input (the flow's arrays, about 90 bytes per
-order) it needs 17 bytes per order, where the record engine's buffers need about 400;
-:func:`mevlab.engine.run` is what the ledger and every metric use.
-:func:`run_scenario` does the whole thing from a scenario.
+``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``) and for batch
+auctions without arbitrageurs, exactly the execution order, user outcomes, searcher profits
+and final pool state of :func:`mevlab.engine.run`, without writing a fill record per leg. It
+is for throughput studies and very large replays: past its input (the flow's arrays, about
+90 bytes per order, and :attr:`StreamInput.meta`) it needs 17 bytes per order, where the
+record engine's buffers need about 400; :func:`mevlab.engine.run` is what the ledger and
+every metric use. :func:`run_scenario` does the whole thing from a scenario.
 
 Ordering. The input is in any order (a stream as submitted). Every transaction gets one
 int64 key ``slot | q | i``: its slot, a monotone quantisation ``q`` of the policy's sort
 value inside the slot (arrival; or the fee, descending, then arrival) and its input index
-``i`` in the low bits. One ``np.sort`` of the keys (NumPy's vectorised sort: no argsort, no
-gathers) gives the order except among keys with the same slot and leading quantum (the
-same arrival quantum, or the same fee code); the settlement loop puts those runs, rare and
-short, in the policy's exact order (insertion sort, or merge sort past an inversion budget)
-as it meets them. The order is therefore exactly the kernel's, whatever the quantisation.
+``i`` in the low bits (batch auctions: the pool's rank on the clock and the transaction id;
+see :func:`keys_nb`). The keys are written grouped by slot and sorted by ``np.sort`` in
+cache-sized runs of whole slots (NumPy's vectorised sort: no argsort, no gathers). That
+gives the order except among keys with the same slot and leading quantum (the same arrival
+quantum, or the same fee code); the settlement loop puts those runs, rare and short, in the
+policy's exact order (insertion sort, or merge sort past an inversion budget) as it meets
+them. The order is therefore exactly the kernel's, whatever the quantisation.
 """
 from __future__ import annotations
 
@@ -719,10 +721,8 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
     two = np.uint64(2)
     sel = np.empty(2)
     side = np.empty(2, np.uint64)
-    sv = np.empty(most)
-    sa = np.empty(most)
-    bv = np.empty(most)
-    ba = np.empty(most)
+    sv = np.empty((2, most))
+    sa = np.empty((2, most))
     g = np.empty(most, np.int64)
     b_side = np.empty(most, np.uint64)
     # the keys carry transaction ids; the fields are read by input index
@@ -733,8 +733,7 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
     b_mo = np.empty(most)
     b_fill = np.empty(most)
     lim = np.empty(most)
-    s_idx = np.empty(most, np.int64)
-    b_idx = np.empty(most, np.int64)
+    idx = np.empty((2, most), np.int64)
     for s in range(n_slots):
         lo = ptr[s]
         hi = ptr[s + 1]
@@ -791,8 +790,8 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
                 b_side[r] = d
                 b_amt[r] = a
                 b_mo[r] = sel[np.uint64(math.isnan(mo0)) | flip]
-            n_s, n_b = _batch_order(b_side, b_amt, b_mo, n, lim, s_idx, b_idx, sv, sa, bv, ba)
-            p = batch_sweep_nb(x, y, fee, fm, b_amt, lim, s_idx[:n_s], b_idx[:n_b], 0.0, 0.0,
+            n_s, n_b = _batch_order(b_side, b_amt, b_mo, n, lim, idx, sv, sa)
+            p = batch_sweep_nb(x, y, fee, fm, b_amt, lim, idx[0, :n_s], idx[1, :n_b], 0.0, 0.0,
                                b_fill)
             dx = 0.0
             dy = 0.0
@@ -817,43 +816,33 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
 
 
 @njit(cache=True, error_model="numpy")
-def _batch_order(side, amount, min_out, n, lim, s_idx, b_idx, sv, sa, bv, ba):
-    """``batch_sort_nb`` without its allocations: the same limits, and the sellers' and
-    buyers' indices in the same order, (limit, amount) ascending with ties in listing order
-    (its two stable merge sorts, by amount and then by limit, give exactly that). ``sv``,
-    ``sa`` (``bv``, ``ba``): scratch, the sellers' (buyers') sorted limits and amounts,
-    compared directly rather than through the indices."""
-    n_s = 0
-    n_b = 0
+def _batch_order(side, amount, min_out, n, lim, idx, sv, sa):
+    """``batch_sort_nb`` without its allocations: the same limits, and the sellers'
+    (``idx[0]``) and buyers' (``idx[1]``) indices in the same order, (limit, amount)
+    ascending with ties in listing order (its two stable merge sorts, by amount and then by
+    limit, give exactly that). ``sv``, ``sa`` (rows as ``idx``): scratch, each side's sorted
+    limits and amounts, compared directly rather than through the indices. Returns
+    ``(n_sellers, n_buyers)``."""
+    cnt = np.zeros(2, np.int64)
     for i in range(n):
         a = amount[i]
-        if side[i] == 0:
+        d = side[i]
+        if d == 0:
             v = min_out[i] / a if min_out[i] > 0.0 else 0.0
-            lim[i] = v
-            t = n_s - 1
-            while t >= 0 and (sv[t] > v or (sv[t] == v and sa[t] > a)):
-                sv[t + 1] = sv[t]
-                sa[t + 1] = sa[t]
-                s_idx[t + 1] = s_idx[t]
-                t -= 1
-            sv[t + 1] = v
-            sa[t + 1] = a
-            s_idx[t + 1] = i
-            n_s += 1
         else:
             v = a / min_out[i] if min_out[i] > 0.0 else np.inf
-            lim[i] = v
-            t = n_b - 1
-            while t >= 0 and (bv[t] > v or (bv[t] == v and ba[t] > a)):
-                bv[t + 1] = bv[t]
-                ba[t + 1] = ba[t]
-                b_idx[t + 1] = b_idx[t]
-                t -= 1
-            bv[t + 1] = v
-            ba[t + 1] = a
-            b_idx[t + 1] = i
-            n_b += 1
-    return n_s, n_b
+        lim[i] = v
+        t = cnt[d] - 1
+        while t >= 0 and (sv[d, t] > v or (sv[d, t] == v and sa[d, t] > a)):
+            sv[d, t + 1] = sv[d, t]
+            sa[d, t + 1] = sa[d, t]
+            idx[d, t + 1] = idx[d, t]
+            t -= 1
+        sv[d, t + 1] = v
+        sa[d, t + 1] = a
+        idx[d, t + 1] = i
+        cnt[d] += 1
+    return cnt[0], cnt[1]
 
 
 @njit(cache=True)
