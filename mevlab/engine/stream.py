@@ -261,15 +261,27 @@ def _sort_chunks(keys: np.ndarray, ptr: np.ndarray, chunk: int = _CHUNK) -> None
         a = b
 
 
-def _fee_quantiser(fee: np.ndarray, bq: int):
-    """Shift, offset and width of a monotone integer code of the fees (``bq - 8`` bits: the
-    remaining 8 order equal fees by arrival).
+def _fee_quantiser(fee: np.ndarray, bq: int, arrival_bits: int | None = None):
+    """Shift, offset and width ``bf`` of a monotone integer code of the fees, in ``bq`` bits
+    of which the ``bq - bf`` left order equal fees by arrival.
 
     A positive float's bit pattern orders like the float; dropping low mantissa bits keeps
     that order (non-strictly). Fees below 2^-24 of the largest share the lowest code, zero
-    fees get code 0; equal codes are put in exact order during settlement.
+    fees get code 0; equal codes are put in exact order during settlement, so the widths
+    change only the speed. Arrival bits pay where fees tie (zero or round fees: a tied run
+    then comes nearly in order); with distinct fees they only make codes coarser, and every
+    collision of codes is a run to order (priority at 10^7 orders: 36-38 -> 28 ns per order
+    without them). So by default (``arrival_bits=None``) 8 arrival bits are kept where bits
+    are plentiful (``bq - 8 >= 32``) or fees tie in an evenly spaced sample of 4,096, else
+    none.
     """
-    bf = max(1, bq - 8)
+    if arrival_bits is None:
+        arrival_bits = 8
+        if bq - 8 < 32 and len(fee) > 1:
+            sample = fee[::max(1, len(fee) // 4096)]
+            if len(np.unique(sample)) == len(sample):
+                arrival_bits = 0
+    bf = max(1, bq - arrival_bits)
     hi_f = float(fee.max()) if len(fee) else 0.0
     if not hi_f > 0.0:
         return 0, 0, 1
@@ -682,7 +694,10 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
     operation (the results are bit-identical), written without data-dependent branches: a
     mispredicted side, flip or revert discards the next trades already in flight, which
     doubled the loop's time. Choices go through two-slot tables or a 0/1 factor
-    (``x + a * 1.0 == x + a`` and ``x + 0.0 == x`` exactly); ``ga`` uses ``max(a, 0)``, as
+    (``x + a * 1.0 == x + a`` and ``x + 0.0 == x`` exactly). Both reserves of the pool are
+    read and written whole, the side chosen by factors: an address that depends on the
+    side waits for the reserves the side is computed from, and the next trades' loads wait
+    for it (3-10% at 10^6 orders). ``ga`` uses ``max(a, 0)``, as
     ``amount_out_nb`` returns 0 for ``a <= 0``. Indices are unsigned (``keys`` and ``tid`` as
     uint64 views, :attr:`StreamInput.meta`): a signed index costs a wrap-around test per
     access. ``error_model="numpy"`` drops the zero-division checks (no denominator here can
@@ -691,7 +706,6 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
     one = np.uint64(1)
     two = np.uint64(2)
     sel = np.empty(2)
-    side = np.empty(2, np.uint64)
     for m in range(lo, hi):
         i = keys[m] & mask
         j = tid[i]
@@ -701,8 +715,10 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
         d0 = mt & one
         a0 = amount_in[i]
         p = cp[pl]
+        r0 = reserves[pl, 0]
+        r1 = reserves[pl, 1]
         # informed users trade toward the external price: flip to the side it wants
-        want = np.uint64(reserves[pl, 1] < p * reserves[pl, 0])
+        want = np.uint64(r1 < p * r0)
         flip = ((mt >> one) & one) & (want ^ d0)
         sel[0] = a0 * p
         sel[1] = a0 / p
@@ -710,23 +726,26 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
         sel[0] = a0
         sel[1] = a1
         a = sel[flip]
-        side[0] = d0
-        side[1] = want
-        d = side[flip]
-        e = one - d
+        d = d0 ^ flip
+        fd = np.float64(d)
+        gd = 1.0 - fd
         ga = (1.0 - pool_fee[pl]) * max(a, 0.0)
-        q0 = ga * pre[pl, e] / (pre[pl, d] + ga)
+        p0 = pre[pl, 0]
+        p1 = pre[pl, 1]
+        q0 = ga * (p1 * gd + p0 * fd) / ((p0 * gd + p1 * fd) + ga)
         mo0 = min_out[i]
         sel[0] = mo0
         sel[1] = q0 * (1.0 - tolerance[i])
         mo = sel[np.uint64(math.isnan(mo0)) | flip]
-        rin = reserves[pl, d]
-        rout = reserves[pl, e]
+        rin = r0 * gd + r1 * fd
+        rout = r1 * gd + r0 * fd
         o = ga * rout / (rin + ga)
         ok = o >= mo
         f = np.float64(ok)
-        reserves[pl, d] = rin + a * f
-        reserves[pl, e] = rout - o * f
+        nin = rin + a * f
+        nout = rout - o * f
+        reserves[pl, 0] = nin * gd + nout * fd
+        reserves[pl, 1] = nout * gd + nin * fd
         status[j] = np.int8(1) - np.int8(ok)
         out[j] = o * f
 

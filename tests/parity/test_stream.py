@@ -156,3 +156,37 @@ def test_stream_refuses_what_it_does_not_cover():
         st.run_scenario(dataclasses.replace(scn, searcher="convex"), "fcfs")
     with pytest.raises(ValueError, match="perm"):
         st.stream_input(world, np.zeros(len(world.flow.t_seq), np.int64))
+
+
+def test_fee_code_width():
+    """Arrival bits in the key only where fees tie or bits are plentiful."""
+    rng = np.random.default_rng(0)
+    fee = rng.exponential(0.01, 10**5)
+    assert st._fee_quantiser(fee, 25)[2] == 25                  # scarce, distinct: all fee
+    assert st._fee_quantiser(np.round(fee, 3), 25)[2] == 17     # ties: 8 bits of arrival
+    assert st._fee_quantiser(fee, 45)[2] == 37                  # plentiful: 8 bits anyway
+
+
+@pytest.mark.parametrize("arrival_bits", [0, 8])
+@pytest.mark.parametrize("fees", ["distinct", "tied"])
+def test_stream_order_fee_code_widths(monkeypatch, fees, arrival_bits):
+    """Whatever the split of the key between fee code and arrival (forced here; see
+    ``test_fee_code_width`` for the default), the order is ``np.lexsort``'s: with no arrival
+    bits, runs of tied fees come in presentation order and the settlement sorts them."""
+    orig = st._fee_quantiser
+    monkeypatch.setattr(st, "_fee_quantiser",
+                        lambda fee, bq: orig(fee, bq, arrival_bits=arrival_bits))
+    scn = _scenario(False, n_pools=2, rate=200.0, duration=8.0)
+    world = engine.prepare(scn, 4)
+    rng = np.random.default_rng(4)
+    n = len(world.flow.t_seq)
+    fee = rng.exponential(0.01, n)
+    if fees == "tied":
+        fee = np.round(fee, 3)
+    world = world._replace(flow=world.flow._replace(priority_fee=fee))
+    pol = get_policy("priority")
+    r = st.run_stream(st.stream_input(world, rng.permutation(n)), world, pol.policy_id,
+                      pol.params(scn))
+    slot = np.repeat(np.arange(len(world.slots.t_close)), np.diff(world.slots.ptr))
+    keys = (np.arange(n), world.flow.tie_u, world.flow.t_seq, -fee, slot)
+    np.testing.assert_array_equal(r.order, np.lexsort(keys))
