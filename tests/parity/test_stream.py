@@ -167,15 +167,19 @@ def test_fee_code_width():
     assert st._fee_quantiser(fee, 45)[2] == 37                  # plentiful: 8 bits anyway
 
 
-@pytest.mark.parametrize("arrival_bits", [0, 8])
+@pytest.mark.parametrize("arrival_bits", [0, 8, "coarse"])
 @pytest.mark.parametrize("fees", ["distinct", "tied"])
-def test_stream_order_fee_code_widths(monkeypatch, fees, arrival_bits):
+def test_stream_fee_code_widths(monkeypatch, fees, arrival_bits):
     """Whatever the split of the key between fee code and arrival (forced here; see
-    ``test_fee_code_width`` for the default), the order is ``np.lexsort``'s: with no arrival
-    bits, runs of tied fees come in presentation order and the settlement sorts them."""
+    ``test_fee_code_width`` for the default), the order is ``np.lexsort``'s and the outcomes
+    are the kernel's: with no arrival bits, runs of tied fees come in presentation order and
+    the settlement sorts them; with a 6-bit fee code ("coarse") distinct fees share codes
+    and the settlement orders them by the fees themselves."""
     orig = st._fee_quantiser
-    monkeypatch.setattr(st, "_fee_quantiser",
-                        lambda fee, bq: orig(fee, bq, arrival_bits=arrival_bits))
+
+    def quantiser(fee, bq):
+        return orig(fee, bq, arrival_bits=bq - 6 if arrival_bits == "coarse" else arrival_bits)
+    monkeypatch.setattr(st, "_fee_quantiser", quantiser)
     scn = _scenario(False, n_pools=2, rate=200.0, duration=8.0)
     world = engine.prepare(scn, 4)
     rng = np.random.default_rng(4)
@@ -184,9 +188,10 @@ def test_stream_order_fee_code_widths(monkeypatch, fees, arrival_bits):
     if fees == "tied":
         fee = np.round(fee, 3)
     world = world._replace(flow=world.flow._replace(priority_fee=fee))
-    pol = get_policy("priority")
-    r = st.run_stream(st.stream_input(world, rng.permutation(n)), world, pol.policy_id,
-                      pol.params(scn))
-    slot = np.repeat(np.arange(len(world.slots.t_close)), np.diff(world.slots.ptr))
-    keys = (np.arange(n), world.flow.tie_u, world.flow.t_seq, -fee, slot)
+    w, params, pid, fills, ext, reserves = _kernel(world, "priority", scn)
+    for perm in (None, rng.permutation(n)):
+        r = st.run_stream(st.stream_input(w, perm), w, pid, params)
+        _assert_same(w, r, fills, ext, reserves)
+    slot = np.repeat(np.arange(len(w.slots.t_close)), np.diff(w.slots.ptr))
+    keys = (np.arange(n), w.flow.tie_u, w.flow.t_seq, -w.flow.priority_fee, slot)
     np.testing.assert_array_equal(r.order, np.lexsort(keys))
