@@ -575,9 +575,10 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
                 o = swap_nb(reserves, pl, d, a, fee)
                 _book(agg, w, 0, _value(o, d == 1, px, py) - _value(a, d == 0, px, py),
                       pools.gas[pl], bid)
-        if by_fee:
-            _warm(keys, lo, hi, mask, meta, flow.amount_in, flow.min_out, flow.tolerance,
-                  tid, status, out, slots.ptr[s], slots.ptr[s + 1])
+        if by_fee and hi > lo:
+            ia, ib = _span(keys, lo, hi, mask)
+            _warm(ia, ib, hi - lo, meta, flow.amount_in, flow.min_out, flow.tolerance, tid,
+                  status, out, slots.ptr[s], slots.ptr[s + 1])
         # 3. sequential settlement: without searchers acting inside the slot, a lean loop
         # (the searchers' branches in the loop body cost the plain trades their registers)
         if not ((sight and (can[COL_SANDWICH] or can[COL_BACKRUN]))
@@ -658,33 +659,40 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
 
 
 @njit(cache=True, error_model="numpy")
-def _warm(keys, lo, hi, mask, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1):
-    """Read the slot's inputs (``keys[lo:hi] & mask``, their span of the input arrays) and
-    outputs (transaction ids ``j0:j1``) once in address order before they are settled.
+def _warm(a, b, count, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1):
+    """Read a slot's inputs (the span ``a..b`` of input indices that holds its ``count``
+    transactions) and outputs (transaction ids ``j0:j1``) once in address order before they
+    are settled.
 
-    In fee order the settlement visits a slot's inputs at random: each first touch of a
-    cache line then waits for memory, where a pass in address order is prefetched by the
-    hardware and leaves them in the L2 cache (priority at 10^7 orders: 39-47 -> 32-38 ns
-    per order, ``docs/performance.md``). The sum lands in an output the settlement
-    overwrites (every transaction of a live slot gets its ``out``), so the loads are not
-    optimised away. Inputs presented far from slot order (a shuffled stream) spread a
-    slot over the whole input: their span is then not read (it would cost a pass over the
-    input per slot)."""
-    if hi <= lo:
+    In fee order, or pool by pool in a batch auction, the settlement visits a slot's inputs
+    out of address order: each first touch of a cache line then waits for memory, where a
+    pass in address order is prefetched by the hardware and leaves them in the L2 cache
+    (priority at 10^7 orders: 39-47 -> 32-38 ns per order; batch auctions 66 -> 60;
+    ``docs/performance.md``). The sum lands in an output the settlement overwrites (every
+    transaction of a live slot gets its ``out``), so the loads are not optimised away.
+    Inputs presented far from slot order (a shuffled stream) spread a slot over the whole
+    input: their span is then not read (it would cost a pass over the input per slot)."""
+    if j1 <= j0:
         return
-    a = keys[lo] & mask
-    b = a
-    for m in range(lo, hi):
-        i = keys[m] & mask
-        a = min(a, i)
-        b = max(b, i)
     acc = 0.0
-    if b - a <= 8 * (hi - lo):
+    if b - a <= 8 * count:
         for i in range(a, b + 1):
             acc += amount_in[i] + min_out[i] + tolerance[i] + meta[i] + tid[i]
     for j in range(j0, j1):
         acc += out[j] + status[j]
     out[j0] = acc
+
+
+@njit(cache=True)
+def _span(idx, lo, hi, mask):
+    """Least and greatest of ``idx[lo:hi] & mask`` (``lo < hi``)."""
+    a = idx[lo] & mask
+    b = a
+    for m in range(lo + 1, hi):
+        i = idx[m] & mask
+        a = min(a, i)
+        b = max(b, i)
+    return a, b
 
 
 @njit(cache=True, error_model="numpy")
@@ -802,6 +810,12 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
             pl = pools.clock_idx[q]
             pre[pl, 0] = reserves[pl, 0]
             pre[pl, 1] = reserves[pl, 1]
+        # each pool's batch in id order reads the slot's inputs out of address order
+        j0 = slots.ptr[s]
+        j1 = slots.ptr[s + 1]
+        if j1 > j0:
+            ia, ib = _span(inv, j0, j1, mask)
+            _warm(ia, ib, j1 - j0, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1)
         m0 = lo
         while m0 < hi:
             grp = keys[m0] >> bi
