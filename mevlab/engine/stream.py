@@ -661,8 +661,8 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
 @njit(cache=True, error_model="numpy")
 def _warm(a, b, count, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1):
     """Read a slot's inputs (the span ``a..b`` of input indices that holds its ``count``
-    transactions) and outputs (transaction ids ``j0:j1``) once in address order before they
-    are settled.
+    transactions) and outputs (transaction ids ``j0:j1``, not empty) once in address order
+    before they are settled.
 
     In fee order, or pool by pool in a batch auction, the settlement visits a slot's inputs
     out of address order: each first touch of a cache line then waits for memory, where a
@@ -672,8 +672,6 @@ def _warm(a, b, count, meta, amount_in, min_out, tolerance, tid, status, out, j0
     transaction of a live slot gets its ``out``), so the loads are not optimised away.
     Inputs presented far from slot order (a shuffled stream) spread a slot over the whole
     input: their span is then not read (it would cost a pass over the input per slot)."""
-    if j1 <= j0:
-        return
     acc = 0.0
     if b - a <= 8 * count:
         for i in range(a, b + 1):
@@ -705,11 +703,12 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
     operation (the results are bit-identical), written without data-dependent branches: a
     mispredicted side, flip or revert discards the next trades already in flight, which
     doubled the loop's time. Choices go through two-slot tables or a 0/1 factor
-    (``x + a * 1.0 == x + a`` and ``x + 0.0 == x`` exactly, for finite ``a``). Both reserves of the pool are
-    read and written whole, the side chosen in a two-slot table: a store to
-    ``reserves[pool, side]`` has an address that waits for the side, which waits for the
-    reserves, and the next trades' loads wait for it (3-10% at 10^6 orders; 0/1 factors
-    measured the same but turn an infinite reserve into NaN). ``ga`` uses ``max(a, 0)``, as
+    (``x + a * 1.0 == x + a`` and ``x + 0.0 == x`` exactly, for finite ``a``). Both
+    reserves of the pool are read and written whole, the side chosen in a two-slot table: a
+    store to ``reserves[pool, side]`` has an address that waits for the side, which waits
+    for the reserves, and the next trades' loads wait for it (3-10% at 10^6 orders; 0/1
+    factors measured the same but turn an infinite reserve into NaN). ``ga`` uses
+    ``max(a, 0)``, as
     ``amount_out_nb`` returns 0 for ``a <= 0``. Indices are unsigned (``keys`` and ``tid`` as
     uint64 views, :attr:`StreamInput.meta`): a signed index costs a wrap-around test per
     access. ``error_model="numpy"`` drops the zero-division checks (no denominator here can
