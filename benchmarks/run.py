@@ -12,7 +12,9 @@ closed-form searchers of the ``superchain`` preset on. Two engines are timed:
   exact ordering of equal keys and the settlement, with outcomes per transaction and searcher
   totals (the policies it covers: batch auctions with arbitrageurs and speculative searchers
   are ``engine.run``'s alone). The timed calls write into the output arrays of the warm call
-  (``out=``), as a stream processed in batches would;
+  (``out=``), as a stream processed in batches would. Timed twice: on its default threads
+  (every core of the machine, from ``PARALLEL_MIN`` orders; the figure the targets use) and
+  on one thread, after checking that the two results are bit-identical;
 - ``records`` (:func:`mevlab.engine.run`, what ``simulate`` uses): the slot loop writing a
   fill record per leg (flow generation, slotting and the policy's setup excluded).
 
@@ -28,6 +30,9 @@ Next to them, measured the same way in the same process:
   checking that the engine, the twin and the stream engine agree (parity before timing);
 - memory: the bytes of the flow and of what each engine allocates, and the process's peak
   resident set at the end.
+
+``np.sort`` runs on one core; the stream engine's default uses every core (two here). Both
+figures are reported, so that either comparison can be read off.
 """
 from __future__ import annotations
 
@@ -191,8 +196,9 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
         # also in place (no result array to allocate, as the stream engine's timed calls)
         work = keys.copy()
         t_inpl = min(_timed_inplace(work, keys) for _ in range(max(r_n, 5)))
+        threads = stream.default_threads(n)
         row = {"orders": n, "pools": m, "per_block": b, "sort_keys_s": n / t_sort,
-               "sort_inplace_keys_s": n / t_inpl, "policies": {}}
+               "sort_inplace_keys_s": n / t_inpl, "threads": threads, "policies": {}}
         del keys, work
         for searchers in searchers_set:
             scn = scenario(n, m, b, searchers)
@@ -219,13 +225,22 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
                 try:
                     inp = stream.stream_input(w)
                     r0 = stream.run_stream(inp, w, pid, params)
+                    r1 = stream.run_stream(inp, w, pid, params, threads=1)
+                    if not all(np.array_equal(a, b) for a, b in zip(r0[:5], r1[:5])):
+                        raise RuntimeError(f"{name}: the stream engine on {threads} threads "
+                                           "and on one disagree; not timing it")
                     # cheap next to the record engine's calls: as many rounds at every size
                     t_s = _best_time(lambda: stream.run_stream(inp, w, pid, params, out=r0),
                                      rounds)
+                    t_1 = _best_time(lambda: stream.run_stream(inp, w, pid, params, out=r1,
+                                                               threads=1), rounds)
+                    work = 0 if r0.work is None else r0.work.nbytes
                     rec.update(stream_orders_s=k / t_s, stream_vs_sort=(k / t_s) / (n / t_sort),
-                               # its input (the flow permuted, slot, id) and outputs
-                               stream_memory_mb=(flow + k * (16 + 8 + 8 + 1)) / 2**20)
-                    del inp, r0
+                               stream1_orders_s=k / t_1,
+                               stream1_vs_sort=(k / t_1) / (n / t_sort),
+                               # its input (the flow permuted, slot, id), outputs, scratch
+                               stream_memory_mb=(flow + k * (16 + 8 + 8 + 1) + work) / 2**20)
+                    del inp, r0, r1
                 except ValueError:
                     pass
                 row["policies"][tag] = rec
@@ -235,6 +250,11 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["targets"] = targets(out)
     return out
+
+
+def _threads(row) -> str:
+    t = row.get("threads", 1)
+    return f"{t} thread{'s' if t > 1 else ''}"
 
 
 def _rate(row, name, on=False, key="stream_orders_s"):
@@ -254,8 +274,12 @@ def targets(res: dict) -> list:
             need = 0.5 if name in ("fcfs", "priority") else 0.25
             ratio = None if v is None else v / r["sort_keys_s"]
             out.append((f"{name}: >= {need:g} x np.sort, searchers off ({r['orders']:,} orders,"
-                        f" 64 pools, {r['per_block']:,}/block)", ratio,
-                        None if ratio is None else ratio >= need))
+                        f" 64 pools, {r['per_block']:,}/block, {_threads(r)})",
+                        ratio, None if ratio is None else ratio >= need))
+            one = _rate(r, name, key="stream1_orders_s")
+            if one is not None and r.get("threads", 1) > 1:
+                out.append((f"{name}: the same on one thread (for reference)",
+                            one / r["sort_keys_s"], None))
         off, on = _rate(r, "fcfs"), _rate(r, "fcfs", on=True)
         if off and on:
             out.append(("fcfs: searchers on >= 0.2 x off", on / off, on / off >= 0.2))
@@ -303,9 +327,10 @@ def format_table(res: dict) -> str:
                      f"per block; np.sort: {row['sort_keys_s']:,.0f} keys/s"
                      + (f" (in place: {row['sort_inplace_keys_s']:,.0f})"
                         if "sort_inplace_keys_s" in row else ""))
-        lines.append(f"{'policy':<17}{'stream off':>12}{'vs sort':>8}{'stream on':>12}"
-                     f"{'on/off':>7}{'records off':>13}{'records on':>12}{'MB stream':>10}"
-                     f"{'MB records':>11}")
+        lines.append(f"stream engine on {_threads(row)}; '1 thread': the same engine on one")
+        lines.append(f"{'policy':<17}{'stream off':>12}{'vs sort':>8}{'1 thread':>12}"
+                     f"{'vs sort':>8}{'stream on':>12}{'on/off':>7}{'records off':>13}"
+                     f"{'records on':>12}{'MB stream':>10}{'MB records':>11}")
         for name in dict.fromkeys(k.split("|")[0] for k in row["policies"]):
             off = row["policies"].get(f"{name}|off", {})
             on = row["policies"].get(f"{name}|on", {})
@@ -313,6 +338,8 @@ def format_table(res: dict) -> str:
             base = off or on
             lines.append(f"{name:<17}" + num(so, ">12,.0f") + num(off.get("stream_vs_sort"),
                                                                   ">8.3f")
+                         + num(off.get("stream1_orders_s"), ">12,.0f")
+                         + num(off.get("stream1_vs_sort"), ">8.3f")
                          + num(sn, ">12,.0f") + num(sn / so if sn and so else None, ">7.2f")
                          + num(off.get("orders_s"), ">13,.0f") + num(on.get("orders_s"),
                                                                      ">12,.0f")
@@ -341,7 +368,7 @@ def format_table(res: dict) -> str:
 def plot_scaling(res: dict, path=None):
     """Searcher-off throughput per policy against the number of orders (64 pools, 1,000 per
     block), orders per block (64 pools) and pool count (1,000 per block): the stream engine
-    solid, the record engine dotted, ``np.sort`` dashed black on the same axes. The last two
+    solid (its default threads) and dash-dot (one thread), the record engine dotted, ``np.sort`` dashed black on the same axes. The last two
     panels use the order count measured at the most settings."""
     import matplotlib
     matplotlib.use("Agg", force=False)
@@ -365,7 +392,8 @@ def plot_scaling(res: dict, path=None):
             continue
         xs = [r[vary] for r in sel]
         for name in dict.fromkeys(k.split("|")[0] for k in sel[0]["policies"]):
-            for key, style in (("stream_orders_s", "o-"), ("orders_s", "s:")):
+            for key, style in (("stream_orders_s", "o-"), ("stream1_orders_s", "^-."),
+                               ("orders_s", "s:")):
                 ys = [r["policies"].get(f"{name}|off", {}).get(key) for r in sel]
                 if not all(ys):
                     continue
@@ -381,8 +409,8 @@ def plot_scaling(res: dict, path=None):
         ax.set_title(", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in fixed.items()),
                      fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7, title="solid: stream, dotted: records", title_fontsize=7,
-                   loc="center right")
+    axes[0].legend(fontsize=7, title="solid: stream (all cores), dash-dot: stream (one "
+                   "thread), dotted: records", title_fontsize=6, loc="center right")
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig

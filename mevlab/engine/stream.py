@@ -13,16 +13,25 @@ Ordering. The input is in any order (a stream as submitted). Every transaction g
 int64 key ``slot | q | i``: its slot, a monotone quantisation ``q`` of the policy's sort
 value inside the slot (arrival; or the fee, descending, then arrival) and its input index
 ``i`` in the low bits (batch auctions: the pool's rank on the clock and the transaction id;
-see :func:`keys_nb`). The keys are written grouped by slot and sorted by ``np.sort`` in
+see :func:`scatter_nb`). The keys are written grouped by slot and sorted by ``np.sort`` in
 cache-sized runs of whole slots (NumPy's vectorised sort: no argsort, no gathers). That
 gives the order except among keys with the same slot and leading quantum (the same arrival
-quantum, or the same fee code); the settlement loop puts those runs, rare and short, in the
-policy's exact order (insertion sort, or merge sort past an inversion budget) as it meets
-them. The order is therefore exactly the kernel's, whatever the quantisation.
+quantum, or the same fee code); those runs, rare and short, are then put in the policy's
+exact order (insertion sort, or merge sort past an inversion budget). The order is
+therefore exactly the kernel's, whatever the quantisation.
+
+Threads. Pools do not interact in the runs this engine covers, and every random draw is
+keyed on the transaction, so the work can be shared without changing a bit of the result:
+the keys are built by ranges of the input; then one thread sorts runs of slots while
+another settles those already sorted (``"pipeline"``), or threads sort ranges of slots and
+then settle groups of pools (``"pools"``); see :data:`SCHEDULES`.
 """
 from __future__ import annotations
 
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -42,6 +51,15 @@ STREAM_STRATEGIES = ("arbitrage", "backrun", "sandwich")
 STREAM_FIELDS = ("count", "gross", "gas", "bid")
 #: keys sorted at a time (whole slots): 64 kB, a run that stays in the L2 cache
 _CHUNK = 1 << 13
+#: transactions from which :func:`run_stream` uses several threads by default
+PARALLEL_MIN = 1 << 16
+#: keys a pipelined run sorts and prepares before the settling thread takes them
+_PIPE_RUN = 1 << 16
+#: how :func:`run_stream` shares the work between threads once the keys are built, by name:
+#: the sorting and the settlement side by side (one thread sorts runs of slots and puts
+#: them in exact order while another settles those done, behind it), or ranges of slots
+#: sorted side by side and then groups of pools settled side by side
+SCHEDULES = ("pipeline", "pools")
 
 
 class StreamInput(NamedTuple):
@@ -53,14 +71,16 @@ class StreamInput(NamedTuple):
     ``meta`` packs what the settlement reads of each as integers, ``pool << 2 | informed << 1
     | side`` (uint32: one load of 4 bytes where three arrays took 17; at 10^7 transactions
     the engine is bound by memory traffic). ``bundled`` tells whether any transaction is a
-    leg of a shared-sequencer bundle (checked here once, not at every run: a pass over the
-    input).
+    leg of a shared-sequencer bundle, ``pool_count`` how many transactions each pool has
+    (int64, ``n_pools``: how the pools are shared out between threads); both are computed
+    here once, not at every run (each a pass over the input).
     """
     flow: object
     slot: np.ndarray
     tid: np.ndarray
     meta: np.ndarray
     bundled: bool = False
+    pool_count: np.ndarray | None = None
 
 
 class StreamResult(NamedTuple):
@@ -78,12 +98,16 @@ class StreamResult(NamedTuple):
     searchers : float64 (n_searchers, 3, 4)
         Per searcher and strategy (:data:`STREAM_STRATEGIES`): count, gross (numeraire at
         the slot's external prices), gas and bid (numeraire) of its extractions.
+    work : uint64 (n_tx,) or None
+        Scratch of a run that settled groups of pools side by side (each slot's inputs
+        listed per group), kept so that a later call with ``out=`` reuses it; no result.
     """
     order: np.ndarray
     status: np.ndarray
     amount_out: np.ndarray
     reserves: np.ndarray
     searchers: np.ndarray
+    work: np.ndarray | None = None
 
 
 def stream_input(world, perm=None) -> StreamInput:
@@ -110,16 +134,17 @@ def stream_input(world, perm=None) -> StreamInput:
             | (flow.informed.astype(np.uint32) << np.uint32(1))
             | flow.direction.astype(np.uint32))
     return StreamInput(flow, np.ascontiguousarray(slot[perm], dtype=np.int32), perm, meta,
-                       _bundled(world))
+                       _bundled(world), np.bincount(flow.pool, minlength=len(world.pools.fee)))
 
 
 def _bundled(world) -> bool:
     return world.flow.twin is not None and bool((world.flow.twin >= 0).any())
 
 
-def run_scenario(scn, policy="fcfs", seed=0, perm=None) -> StreamResult:
+def run_scenario(scn, policy="fcfs", seed=0, perm=None, threads=None) -> StreamResult:
     """Draw ``scn``'s flow for ``seed`` and order and settle it under ``policy`` (a name or
-    a :class:`~mevlab.policies.Policy`), presented as submitted (or in the order ``perm``).
+    a :class:`~mevlab.policies.Policy`), presented as submitted (or in the order ``perm``),
+    on ``threads`` threads (see :func:`run_stream`).
 
     With ``crypto = "full"`` the sealed policies' cryptography runs in their setup, as for
     :func:`mevlab.engine.run`; the timed throughput figures use ``"fast"``.
@@ -139,7 +164,7 @@ def run_scenario(scn, policy="fcfs", seed=0, perm=None) -> StreamResult:
     pol = get_policy(policy) if isinstance(policy, str) else policy
     world = prepare(scn, seed)
     w, params, pid, _ = pol.setup(scn, world)
-    return run_stream(stream_input(w, perm), w, pid, params)
+    return run_stream(stream_input(w, perm), w, pid, params, threads=threads)
 
 
 def check_stream(world, params, router=None, bundled=None) -> None:
@@ -174,8 +199,100 @@ def _bits(n: int) -> int:
     return max(1, int(n - 1).bit_length())
 
 
+def default_threads(n_tx: int) -> int:
+    """Threads :func:`run_stream` uses by default for ``n_tx`` transactions: the cores this
+    process may run on, or 1 below :data:`PARALLEL_MIN` transactions (where starting threads
+    costs more than it saves)."""
+    if n_tx < PARALLEL_MIN:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:       # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores)
+
+
+def _schedule(nt: int, batch: bool, params: np.ndarray, world) -> str:
+    """The schedule :func:`run_stream` picks for ``nt`` threads (see :data:`SCHEDULES`):
+    ``"pipeline"`` where the settlement is mostly plain trades (about as costly as building
+    and sorting the keys, so the two halves balance), ``"pools"`` where searchers act inside
+    slots (a sandwich or back-run costs several plain trades) and for batch auctions (the
+    clearing is most of the work)."""
+    if nt == 1:
+        return "serial"
+    if batch:
+        return "pools"
+    en = world.searchers.enabled
+    seen = params[P_PUBLIC] != 0.0 or bool((world.slots.favoured >= 0).any())
+    acts = (seen and bool(en[:, COL_SANDWICH].any() or en[:, COL_BACKRUN].any())) or (
+        params[P_NEXT_BACKRUN] != 0.0 and bool(en[:, COL_NEXT_BACKRUN].any()))
+    return "pools" if acts else "pipeline"
+
+
+def _pipeline(ex, cut, prepare, settle) -> None:
+    """Run ``prepare(cut[k], cut[k + 1])`` for every ``k`` on a thread of ``ex`` and, on
+    this thread, ``settle(a, b)`` over the slots prepared so far, until all are settled.
+    An exception on either side stops both and is raised here."""
+    cond = threading.Condition()
+    state = {"ready": int(cut[0]), "error": None, "stop": False}
+
+    def produce():
+        try:
+            for k in range(len(cut) - 1):
+                if state["stop"]:
+                    return
+                prepare(int(cut[k]), int(cut[k + 1]))
+                with cond:
+                    state["ready"] = int(cut[k + 1])
+                    cond.notify()
+        except BaseException as e:       # handed to the settling thread, which raises it
+            with cond:
+                state["error"] = e
+                cond.notify()
+    job = ex.submit(produce)
+    done, end = int(cut[0]), int(cut[-1])
+    try:
+        while done < end:
+            with cond:
+                while state["ready"] <= done and state["error"] is None:
+                    cond.wait()
+                if state["error"] is not None:
+                    raise state["error"]
+                upto = state["ready"]
+            settle(done, upto)
+            done = upto
+    finally:
+        state["stop"] = True
+        job.result()
+
+
+def _pool_groups(pool_count: np.ndarray, groups: int) -> np.ndarray:
+    """Group of each pool (int64, contiguous ranges of pool indices with about as many
+    transactions each): a thread settles one group. Pools are independent in every run
+    :func:`run_stream` covers, so the grouping changes no result, only the balance. Ranges,
+    not a pool-by-pool deal, so that neighbouring pools' state (16 bytes each) sits on a
+    cache line of one thread only."""
+    c = np.cumsum(pool_count, dtype=np.float64)
+    total = c[-1] if len(c) else 0.0
+    if total <= 0.0:
+        return np.zeros(len(pool_count), np.int64)
+    # a pool's group: how many whole shares of the load end before its midpoint
+    mid = c - 0.5 * pool_count
+    return np.minimum((mid * groups / total).astype(np.int64), groups - 1)
+
+
+def _ranges(ptr: np.ndarray, parts: int) -> np.ndarray:
+    """``parts + 1`` slot boundaries splitting the keys grouped by slot (``ptr``) into runs of
+    whole slots with about as many keys each."""
+    n = ptr[-1]
+    cut = np.searchsorted(ptr, np.linspace(0, n, parts + 1), side="left")
+    cut[0], cut[-1] = 0, len(ptr) - 1
+    return np.maximum.accumulate(np.clip(cut, 0, len(ptr) - 1))
+
+
 def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
-               out: StreamResult | None = None) -> StreamResult:
+               out: StreamResult | None = None, threads: int | None = None,
+               schedule: str | None = None) -> StreamResult:
     """Order and settle ``inp`` under the policy ``(policy_id, params)``.
 
     Parameters
@@ -187,23 +304,47 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     policy_id, params
         As returned by the policy's ``setup`` (``FCFS`` or ``PRIORITY`` ordering).
     out : StreamResult, optional
-        A result of an earlier call on as many transactions: its ``order``, ``status`` and
-        ``amount_out`` arrays are overwritten and returned (no allocation, no page faults:
-        for repeated runs, e.g. a benchmark or a stream processed in batches of one size).
+        A result of an earlier call on as many transactions: its arrays are overwritten and
+        returned (no allocation, no page faults: for repeated runs, e.g. a benchmark or a
+        stream processed in batches of one size).
+    threads : int, optional
+        Threads to order and settle with (default :func:`default_threads`: every core this
+        process may use, from :data:`PARALLEL_MIN` transactions). The keys are built by
+        ranges of the input, then the work is shared as ``schedule`` says.
+    schedule : {"pipeline", "pools"}, optional
+        How several threads share the sorting and the settlement (:data:`SCHEDULES`); by
+        default ``"pools"`` for batch auctions and where searchers act inside slots,
+        ``"pipeline"`` elsewhere. Ignored with one thread.
+
+    Returns
+    -------
+    StreamResult
+        Bit-identical for every ``threads`` and ``schedule``: each pool sees the same
+        operations in the same order (pools do not interact in the runs this engine
+        covers), and searcher totals are summed per pool, then over pools in pool order.
 
     Raises
     ------
     ValueError
         If the run needs something only :func:`mevlab.engine.run` does (see
-        :func:`check_stream`).
+        :func:`check_stream`), or ``threads`` or ``schedule`` is not one it knows.
     """
     check_stream(world, params, bundled=inp.bundled)
+    bad = []
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or not 1 <= threads <= 1024):
+        bad.append(f"threads: got {threads!r}; expected an integer in [1, 1024]")
+    if schedule is not None and schedule not in SCHEDULES:
+        bad.append(f"schedule: got {schedule!r}; expected one of {', '.join(SCHEDULES)}")
+    if bad:
+        raise ValueError("; ".join(bad))
     batch = params[P_BATCH] != 0.0
     if not batch and policy_id not in (FCFS, PRIORITY):
         raise ValueError(f"policy_id: {policy_id} is not an ordering run_stream knows "
                          f"(FCFS={FCFS}, PRIORITY={PRIORITY})")
     n = len(inp.slot)
     n_slots = len(world.slots.t_close)
+    n_pools = len(world.pools.fee)
     bi = _bits(n)
     bs = _bits(n_slots)
     bq = 63 - bi - bs
@@ -214,49 +355,129 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     fee_shift, fee_lo, bf = _fee_quantiser(inp.flow.priority_fee, bq) if by_fee else (0, 0, 0)
     # a batch auction orders nothing: its keys group each slot's transactions by pool, in
     # the order the slot loop clears the pools (their rank on the slot's clock)
-    rank = np.zeros(len(world.pools.fee), np.int64)
+    rank = np.zeros(n_pools, np.int64)
     if batch:
-        if len(rank) > 1 << bq:
-            raise ValueError(f"run_stream: {len(rank):,} pools and {n:,} transactions in "
+        if n_pools > 1 << bq:
+            raise ValueError(f"run_stream: {n_pools:,} pools and {n:,} transactions in "
                              f"{n_slots:,} slots do not fit a 63-bit key; use engine.run")
         rank[world.pools.clock_idx] = np.arange(len(world.pools.clock_idx)) - np.repeat(
             world.pools.clock_ptr[:-1], np.diff(world.pools.clock_ptr))
-    if out is not None and len(out.order) == n:
+    pool_count = inp.pool_count if inp.pool_count is not None else np.bincount(
+        inp.meta >> np.uint32(2), minlength=n_pools)
+    nt = default_threads(n) if threads is None else threads
+    how = "serial" if nt == 1 else schedule or _schedule(nt, batch, params, world)
+    if batch and how == "pipeline":
+        how = "pools"         # a batch auction's work is the clearing: share it out
+    # no more groups of pools than pools that have transactions
+    groups = max(1, min(nt, int((pool_count > 0).sum()))) if how == "pools" else 1
+    if groups == 1 and how == "pools":
+        how = "serial" if batch else "pipeline"
+    reuse = out is not None and len(out.order) == n
+    if reuse:
         keys, status, amount = out.order, out.status, out.amount_out
     else:
         keys = np.empty(n, np.int64)
         status = np.empty(n, np.int8)
         amount = np.empty(n)
-    ptr = np.empty(n_slots + 1, np.int64)
+    work = None
+    if how == "pools" and not batch:
+        # each slot's inputs listed per pool group (kept in the result for out= to reuse)
+        work = out.work if reuse and out.work is not None else np.empty(n, np.uint64)
+    grp = _pool_groups(pool_count, groups)
     fee = inp.flow.priority_fee
-    keys_nb(inp.slot, inp.flow.t_seq, fee, fee.view(np.int64), world.slots.t_open,
-            world.slots.t_close, 2 if batch else int(by_fee), bi, bq, bf, fee_shift, fee_lo,
-            inp.meta, rank, inp.tid, keys, ptr)
-    _sort_chunks(keys, ptr)
+    mode = 2 if batch else int(by_fee)
+    bt = bq - bf if by_fee else bq
+    span = world.slots.t_close - world.slots.t_open
+    scale = np.where(span > 0.0, (1 << bt) / np.where(span > 0.0, span, 1.0), 0.0)
+    agg_pool = np.zeros((n_pools, len(world.searchers.latency), 3, 4))
     reserves = world.reserves0.copy()
-    agg = np.zeros((len(world.searchers.latency), 3, 4))
-    if batch:
-        f = inp.flow
-        settle_batch_nb(keys, ptr, bi, f.amount_in, f.min_out, f.tolerance, inp.meta, inp.tid,
-                        world.slots, world.pools, params[P_FM] != 0.0, reserves, status, amount)
-        return StreamResult(keys, status, amount, reserves, agg)
-    settle_stream_nb(keys, ptr, bi, bq, bq - bf, policy_id, inp.flow, inp.tid, inp.meta,
-                     world.slots, world.pools, world.searchers, params, world.key, reserves,
-                     status, amount, agg)
-    return StreamResult(keys, status, amount, reserves, agg)
+    mask = (np.int64(1) << bi) - 1
+    sh_run = bi + bt if by_fee else bi
+    f = inp.flow
+    # the settlement reads the inputs through the keys, or through per-group lists
+    lst = keys.view(np.uint64) if work is None else work
+    gptr = np.empty((groups + 1, n_slots), np.int64)
+    ex = ThreadPoolExecutor(nt) if nt > 1 else None
+    try:
+        def par(fn, k=nt):
+            if ex is None or k == 1:
+                for t in range(k):
+                    fn(t)
+            else:
+                for job in [ex.submit(fn, t) for t in range(k)]:
+                    job.result()
+        # 1. keys, grouped by slot: a counting sort on the slot, each thread a range of the
+        # input (its keys follow the earlier ranges' in every slot: input order is kept)
+        cut_i = np.linspace(0, n, nt + 1).astype(np.int64)
+        cnt = np.zeros((nt, n_slots), np.int64)
+        par(lambda t: count_nb(inp.slot, cut_i[t], cut_i[t + 1], cnt[t]))
+        ptr = np.zeros(n_slots + 1, np.int64)
+        np.cumsum(cnt.sum(axis=0), out=ptr[1:])
+        pos = ptr[:-1] + np.cumsum(cnt, axis=0) - cnt
+        par(lambda t: scatter_nb(inp.slot, f.t_seq, fee, fee.view(np.int64),
+                                 world.slots.t_open, scale, mode, bi, bq, bf, fee_shift,
+                                 fee_lo, inp.meta, rank, inp.tid, keys, pos[t], cut_i[t],
+                                 cut_i[t + 1]))
+        if work is None:
+            gptr[0], gptr[1] = ptr[:-1], ptr[1:]
+
+        # 2. sorted in runs of whole slots; runs of equal keys put in exact order (with pool
+        # groups: the inputs listed per group)
+        def prepare(s0, s1):
+            _sort_chunks(keys, ptr, s0, s1)
+            if not batch:
+                prep_nb(keys, ptr, s0, s1, sh_run, mask, f.t_seq, fee, f.tie_u, inp.tid,
+                        by_fee, world.slots.live, inp.meta, grp, work is not None, lst, gptr,
+                        status, amount)
+
+        # 3. settled slot by slot, pool group g
+        def settle(g, s0, s1, nbs):
+            if batch:
+                settle_batch_nb(keys, ptr, bi, f.amount_in, f.min_out, f.tolerance, inp.meta,
+                                inv, world.slots, world.pools, params[P_FM] != 0.0, grp, g,
+                                reserves, status, amount)
+            else:
+                settle_stream_nb(lst, np.uint64(mask), s0, s1, gptr[g], gptr[g + 1], grp, g,
+                                 policy_id, f, inp.tid, inp.meta, world.slots, world.pools,
+                                 world.searchers, params, world.key, reserves, status,
+                                 amount, agg_pool, nbs)
+        if how == "pipeline":
+            # one thread sorts and prepares runs of slots, this one settles them behind it
+            nbs = nb_state(n_pools)
+            _pipeline(ex, _ranges(ptr, max(1, n // _PIPE_RUN)), prepare,
+                      lambda s0, s1: settle(0, s0, s1, nbs))
+        else:
+            cut_s = _ranges(ptr, nt)
+            par(lambda t: prepare(int(cut_s[t]), int(cut_s[t + 1])))
+            if batch:
+                inv = np.empty(n, np.int64)
+                par(lambda t: invert_nb(inp.tid, inv, cut_i[t], cut_i[t + 1]))
+            par(lambda g: settle(g, 0, n_slots, nb_state(n_pools)), groups)
+            if batch:
+                # the keys become the transaction ids in execution order
+                par(lambda t: decode_nb(keys, mask, ptr, int(cut_s[t]), int(cut_s[t + 1]),
+                                        world.slots.live, status, amount))
+    finally:
+        if ex is not None:
+            ex.shutdown()
+    # per pool, then over pools in pool order: the same sum whatever the threads
+    agg = agg_pool.sum(axis=0)
+    return StreamResult(keys, status, amount, reserves, agg, work)
 
 
-def _sort_chunks(keys: np.ndarray, ptr: np.ndarray, chunk: int = _CHUNK) -> None:
-    """Sort ``keys`` in place, given that they are grouped by slot (``ptr``): runs of whole
-    slots of about ``chunk`` keys, each sorted by ``np.sort``'s vectorised in-place sort.
-    A run stays in cache while it is sorted, where one sort of all keys streams them through
+def _sort_chunks(keys: np.ndarray, ptr: np.ndarray, s0: int = 0, s1: int | None = None,
+                 chunk: int = _CHUNK) -> None:
+    """Sort slots ``s0:s1`` of ``keys`` in place, given that they are grouped by slot
+    (``ptr``): runs of whole slots of about ``chunk`` keys, each sorted by ``np.sort``'s
+    vectorised in-place sort (which releases the GIL: threads sort ranges side by side). A
+    run stays in cache while it is sorted, where one sort of all keys streams them through
     memory at every pass: at 10^7 keys, 6.4 ns a key against 9.8 (``docs/performance.md``)."""
-    n_slots = len(ptr) - 1
-    a = 0
-    while a < n_slots:
+    s1 = len(ptr) - 1 if s1 is None else s1
+    a = s0
+    while a < s1:
         # the last slot starting within `chunk` keys of this run's start
         b = max(a + 1, int(np.searchsorted(ptr, ptr[a] + chunk, side="right")) - 1)
-        b = min(b, n_slots)
+        b = min(b, s1)
         keys[ptr[a]:ptr[b]].sort()
         a = b
 
@@ -293,63 +514,61 @@ def _fee_quantiser(fee: np.ndarray, bq: int, arrival_bits: int | None = None):
     return shift, lo >> shift, bf
 
 
-@njit(cache=True)
-def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, mode, bi, bq, bf, fee_shift, fee_lo,
-            meta, rank, tid, keys, ptr):
-    """``keys[...] = slot | q | i`` (see the module docstring), grouped by slot: slot ``s``'s
-    keys go to ``keys[ptr[s]:ptr[s + 1]]`` in input order (a counting sort on the slot,
-    which the caller's per-chunk sorts then only have to finish). ``q`` is non-decreasing
-    in the policy's order inside a slot: arrival (``mode`` 0), or fee descending and then
-    arrival (1); for a batch auction (2), the rank of the transaction's pool on the slot's
-    clock (``rank``, by pool; the pool from ``meta``), and in the low bits the transaction
-    id (``tid``) instead of the input index: the kernel lists a pool's batch in id order.
-    ``ptr`` (``n_slots + 1``) is filled."""
-    by_fee = mode == 1
-    bt = bq - bf if by_fee else bq
-    top_t = (1 << bt) - 1
-    top_f = (1 << bf) - 1
-    n_slots = t_open.shape[0]
-    # the per-slot scale once, not a division per transaction
-    scale = np.empty(n_slots)
-    for s in range(n_slots):
-        span = t_close[s] - t_open[s]
-        scale[s] = (top_t + 1) / span if span > 0.0 else 0.0
+@njit(cache=True, nogil=True)
+def count_nb(slot, i0, i1, cnt):
+    """``cnt[s]`` += the inputs ``i0:i1`` in slot ``s`` (``cnt``: int64, ``n_slots``)."""
     # the input comes nearly grouped by slot, a slot's stragglers mixed with the next one's
-    # first arrivals: counts and write positions of two consecutive slots (base, base + 1)
-    # stay in registers, chosen without a branch (a per-key branch on "same slot as the
-    # last key?" mispredicts at every such mix; an increment in memory per key waits for
-    # the previous one). Keys further ahead move the pair; stragglers further behind go
-    # through memory.
-    ptr[:] = 0
-    n = slot.shape[0]
-    base = np.int64(slot[0]) if n else 0
+    # first arrivals: counts of two consecutive slots (base, base + 1) stay in registers,
+    # chosen without a branch (a per-key branch on "same slot as the last key?" mispredicts
+    # at every such mix; an increment in memory per key waits for the previous one). Keys
+    # further ahead move the pair; stragglers further behind go through memory.
+    if i1 <= i0:
+        return
+    base = np.int64(slot[i0])
     c0 = 0
     c1 = 0
-    for i in range(n):
+    for i in range(i0, i1):
         dl = np.int64(slot[i]) - base
         if dl == 0 or dl == 1:
             c0 += 1 - dl
             c1 += dl
         elif dl > 1:
-            ptr[base + 1] += c0
+            cnt[base] += c0
             if c1:
-                ptr[base + 2] += c1
+                cnt[base + 1] += c1
             base += dl - 1
             c0 = 0
             c1 = 1
         else:
-            ptr[base + dl + 1] += 1
-    if n:
-        ptr[base + 1] += c0
-        if c1:
-            ptr[base + 2] += c1
-    for s in range(n_slots):
-        ptr[s + 1] += ptr[s]
-    pos = ptr.copy()
-    base = np.int64(slot[0]) if n else 0
+            cnt[base + dl] += 1
+    cnt[base] += c0
+    if c1:
+        cnt[base + 1] += c1
+
+
+@njit(cache=True, nogil=True)
+def scatter_nb(slot, t_seq, fee, fee_bits, t_open, scale, mode, bi, bq, bf, fee_shift, fee_lo,
+               meta, rank, tid, keys, pos, i0, i1):
+    """``keys[...] = slot | q | i`` (see the module docstring) for the inputs ``i0:i1``,
+    grouped by slot: input ``i`` of slot ``s`` goes to ``keys[pos[s]]``, ``pos[s]`` then
+    incremented (the write positions of :func:`count_nb`'s counts; the caller's per-chunk
+    sorts then only have to finish the order). ``q`` is non-decreasing in the policy's order
+    inside a slot: arrival (``mode`` 0), or fee descending and then arrival (1); for a batch
+    auction (2), the rank of the transaction's pool on the slot's clock (``rank``, by pool;
+    the pool from ``meta``), and in the low bits the transaction id (``tid``) instead of the
+    input index: the kernel lists a pool's batch in id order. ``scale[s]``: quanta of
+    arrival per second in slot ``s``."""
+    by_fee = mode == 1
+    bt = bq - bf if by_fee else bq
+    top_t = (1 << bt) - 1
+    top_f = (1 << bf) - 1
+    if i1 <= i0:
+        return
+    # write positions of two consecutive slots in registers, as count_nb's counts
+    base = np.int64(slot[i0])
     at0 = pos[base]
-    at1 = pos[base + 1]
-    for i in range(n):
+    at1 = pos[base + 1] if base + 1 < pos.shape[0] else 0
+    for i in range(i0, i1):
         s = np.int64(slot[i])
         dl = s - base
         if dl == 0 or dl == 1:
@@ -358,7 +577,8 @@ def keys_nb(slot, t_seq, fee, fee_bits, t_open, t_close, mode, bi, bq, bf, fee_s
             at1 += dl
         elif dl > 1:
             pos[base] = at0
-            pos[base + 1] = at1
+            if base + 1 < pos.shape[0]:
+                pos[base + 1] = at1
             base = s - 1
             at0 = pos[base]
             at = pos[s]
@@ -464,19 +684,109 @@ def _fix_slot(keys, lo, hi, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, buf, t
         r0 = r1
 
 
-@njit(cache=True)
-def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, pools,
-                     searchers, params, key, reserves, status, out, agg):
-    """Walk the sorted ``keys`` slot by slot: order runs of equal keys exactly, then settle
-    as :func:`mevlab.engine.nb.run_nb` does (top-of-slot arbitrage, next-slot back-runs,
-    sandwiches and back-runs by the closed-form searchers). ``keys`` is overwritten with the
-    transaction ids in execution order; ``status``, ``out`` (by transaction id) and ``agg``
-    (see :class:`StreamResult`) are filled; ``reserves`` is updated in place."""
+@njit(cache=True, nogil=True)
+def prep_nb(keys, ptr, s0, s1, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, live, meta, grp,
+            split, lst, gptr, status, out):
+    """Slots ``s0:s1`` of the sorted ``keys``: runs of equal keys put in exact order
+    (:func:`_fix_slot`); transactions of dead slots get status -1 and no output, their keys
+    become transaction ids.
+
+    With ``split`` (several threads settling pool groups), each live slot's inputs are
+    listed group by group of pools (``grp``) in execution order: group ``g``'s inputs of
+    slot ``s`` are ``lst[gptr[g, s]:gptr[g + 1, s]]``; the keys become transaction ids (the
+    execution order).
+    """
+    n_groups = gptr.shape[0] - 1
+    most = 1
+    for s in range(s0, s1):
+        most = max(most, ptr[s + 1] - ptr[s])
+    buf = np.empty(most, np.int64)
+    tmp_t = np.empty(most)
+    tmp_f = np.empty(most)
+    tmp_u = np.empty(most)
+    perm = np.empty(most, np.int64)
+    c = np.zeros(n_groups + 1, np.int64)
+    for s in range(s0, s1):
+        lo = ptr[s]
+        hi = ptr[s + 1]
+        if not live[s]:
+            for m in range(lo, hi):
+                j = tid[keys[m] & mask]
+                keys[m] = j
+                status[j] = -1
+                out[j] = 0.0
+            if split:
+                for g in range(n_groups + 1):
+                    gptr[g, s] = hi
+            continue
+        # exact order inside runs of equal keys, then inputs in place of keys
+        _fix_slot(keys, lo, hi, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, buf, tmp_t,
+                  tmp_f, tmp_u, perm)
+        if not split:
+            continue
+        c[:] = 0
+        for m in range(lo, hi):
+            c[grp[meta[keys[m] & mask] >> 2] + 1] += 1
+        c[0] = lo
+        for g in range(n_groups):
+            c[g + 1] += c[g]
+            gptr[g, s] = c[g]
+        gptr[n_groups, s] = hi
+        for m in range(lo, hi):
+            i = keys[m] & mask
+            g = grp[meta[i] >> 2]
+            q = c[g]
+            c[g] = q + 1
+            lst[q] = i
+            keys[m] = tid[i]
+
+
+@njit(cache=True, nogil=True)
+def decode_nb(keys, mask, ptr, s0, s1, live, status, out):
+    """Batch auctions, slots ``s0:s1``: each key becomes the transaction id in its low bits,
+    in place (the execution order); transactions of dead slots get status -1 and no
+    output."""
+    for s in range(s0, s1):
+        dead = not live[s]
+        for m in range(ptr[s], ptr[s + 1]):
+            j = keys[m] & mask
+            keys[m] = j
+            if dead:
+                status[j] = -1
+                out[j] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def invert_nb(tid, inv, i0, i1):
+    """``inv[tid[i]] = i`` for the inputs ``i0:i1``."""
+    for i in range(i0, i1):
+        inv[tid[i]] = i
+
+
+def nb_state(n_pools: int):
+    """Next-slot back-runs due, per pool, for :func:`settle_stream_nb`: due, victim
+    (transaction id), the victim's slot prices."""
+    return (np.zeros(n_pools, np.bool_), np.zeros(n_pools, np.int64), np.zeros(n_pools),
+            np.zeros(n_pools))
+
+
+@njit(cache=True, nogil=True)
+def settle_stream_nb(lst, mask, s0, s1, start, stop, grp, g, policy_id, flow, tid, meta, slots,
+                     pools, searchers, params, key, reserves, status, out, agg, nbs):
+    """Settle pool group ``g`` (the pools with ``grp == g``) slot by slot as
+    :func:`mevlab.engine.nb.run_nb` does (top-of-slot arbitrage, next-slot back-runs,
+    sandwiches and back-runs by the closed-form searchers). The group's inputs of slot ``s``
+    in execution order are ``lst[start[s]:stop[s]] & mask``; each is overwritten with its
+    transaction id. ``status``, ``out`` (by transaction id) and
+    ``agg`` (per pool, searcher and strategy: see :class:`StreamResult`) are filled for the
+    group's transactions in slots ``s0:s1``; ``reserves`` is updated in place for its pools.
+    ``nbs``: the next-slot back-runs due, per pool (due, victim id, prices; from
+    :func:`nb_state`), carried from one call to the next."""
     public = params[P_PUBLIC] != 0.0
     race = params[P_RACE] != 0.0
     next_backrun = params[P_NEXT_BACKRUN] != 0.0
     by_fee = policy_id == PRIORITY
-    n_tx = keys.shape[0]
+    n_tx = tid.shape[0]
     n_pools = reserves.shape[0]
     n_slots = slots.t_close.shape[0]
     # contest_nb finds no taker unless the opportunity beats the cheapest searcher's cost
@@ -484,42 +794,19 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
     # costs are finite, so a column is enabled by some searcher iff its cheapest is
     min_cost = cheapest_nb(searchers)
     can = min_cost < np.inf
-    mask = (np.int64(1) << bi) - 1
-    # runs share the leading value's quantum: arrival, or the fee (its arrival bits order
-    # only transactions of equal fee)
-    sh_run = bi + bt if by_fee else bi
     pre = reserves.copy()
-    keys_u = keys.view(np.uint64)
     tid_u = tid.view(np.uint64)
-    nb_on = np.zeros(n_pools, np.bool_)       # next-slot back-run due, per pool
-    nb_j = np.zeros(n_pools, np.int64)        # its victim (transaction id)
-    nb_px = np.zeros(n_pools)
-    nb_py = np.zeros(n_pools)
-    most = 1
-    for s in range(n_slots):
-        most = max(most, ptr[s + 1] - ptr[s])
-    buf = np.empty(most, np.int64)
-    tmp_t = np.empty(most)
-    tmp_f = np.empty(most)
-    tmp_u = np.empty(most)
-    perm = np.empty(most, np.int64)
+    sink = np.zeros(1)
+    nb_on, nb_j, nb_px, nb_py = nbs
     # the slot's prices per pool (each division made once, as the kernel makes it per trade)
     cpx = np.zeros(n_pools)
     cpy = np.zeros(n_pools)
     cp = np.zeros(n_pools)
-    for s in range(n_slots):
-        lo = ptr[s]
-        hi = ptr[s + 1]
+    for s in range(s0, s1):
         if not slots.live[s]:
-            for m in range(lo, hi):
-                j = tid[keys[m] & mask]
-                keys[m] = j
-                status[j] = -1
-                out[j] = 0.0
             continue
-        # exact order inside runs of equal keys, then inputs in place of keys
-        _fix_slot(keys, lo, hi, sh_run, mask, flow.t_seq, flow.priority_fee, flow.tie_u, tid,
-                  by_fee, buf, tmp_t, tmp_f, tmp_u, perm)
+        lo = start[s]
+        hi = stop[s]
         fav = -1 if next_backrun else slots.favoured[s]
         forced = slots.forced[s]
         if forced:
@@ -531,6 +818,8 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
         window = t_close - slots.t_open[s]
         for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
             pl = pools.clock_idx[q]
+            if grp[pl] != g:
+                continue
             pre[pl, 0] = reserves[pl, 0]
             pre[pl, 1] = reserves[pl, 1]
             cpx[pl] = slots.price[s, pools.tok[pl, 0]]
@@ -540,7 +829,7 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
         if next_backrun and not forced:
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
                 pl = pools.clock_idx[q]
-                if not nb_on[pl]:
+                if not nb_on[pl] or grp[pl] != g:
                     continue
                 nb_on[pl] = False
                 fee = pools.fee[pl]
@@ -556,12 +845,15 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
                 px = slots.price[s, pools.tok[pl, 0]]
                 py = slots.price[s, pools.tok[pl, 1]]
                 ob = swap_nb(reserves, pl, db, ab, fee)
-                _book(agg, w, 1, _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
+                _book(agg, pl, w, 1,
+                      _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
                       pools.gas[pl], bid)
         # 1. top-of-slot CEX-DEX arbitrage, per pool
         if can[COL_ARB] and not forced:
             for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
                 pl = pools.clock_idx[q]
+                if grp[pl] != g:
+                    continue
                 px = slots.price[s, pools.tok[pl, 0]]
                 py = slots.price[s, pools.tok[pl, 1]]
                 fee = pools.fee[pl]
@@ -573,24 +865,25 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
                 if w < 0:
                     continue
                 o = swap_nb(reserves, pl, d, a, fee)
-                _book(agg, w, 0, _value(o, d == 1, px, py) - _value(a, d == 0, px, py),
+                _book(agg, pl, w, 0, _value(o, d == 1, px, py) - _value(a, d == 0, px, py),
                       pools.gas[pl], bid)
-        if by_fee and hi > lo:
-            ia, ib = _span(keys, lo, hi, mask)
+        if hi <= lo:
+            continue
+        if by_fee:
+            ia, ib = _span(lst, lo, hi, mask)
             _warm(ia, ib, hi - lo, meta, flow.amount_in, flow.min_out, flow.tolerance, tid,
-                  status, out, slots.ptr[s], slots.ptr[s + 1])
+                  status, out, slots.ptr[s], slots.ptr[s + 1], sink)
         # 3. sequential settlement: without searchers acting inside the slot, a lean loop
         # (the searchers' branches in the loop body cost the plain trades their registers)
         if not ((sight and (can[COL_SANDWICH] or can[COL_BACKRUN]))
                 or (next_backrun and can[COL_NEXT_BACKRUN])):
-            _settle_plain(keys_u, np.uint64(mask), lo, hi, tid_u, meta, flow.amount_in,
-                          flow.min_out, flow.tolerance, pools.fee, reserves, pre, cp, status,
-                          out)
+            _settle_plain(lst, mask, lo, hi, tid_u, meta, flow.amount_in, flow.min_out,
+                          flow.tolerance, pools.fee, reserves, pre, cp, status, out)
             continue
         for m in range(lo, hi):
-            i = keys[m] & mask
+            i = lst[m] & mask
             j = tid[i]
-            keys[m] = j
+            lst[m] = np.uint64(j)
             out[j] = 0.0
             pl = flow.pool[i]
             px = cpx[pl]
@@ -628,7 +921,7 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
                         else:
                             status[j] = REVERTED
                         b = swap_nb(reserves, pl, 1 - d, o1, fee)
-                        _book(agg, w, 2, _value(b - af, d == 0, px, py), 2.0 * gas, bid)
+                        _book(agg, pl, w, 2, _value(b - af, d == 0, px, py), 2.0 * gas, bid)
                         executed = True
             if not executed:
                 o = amount_out_nb(a, reserves[pl, d], reserves[pl, 1 - d], fee)
@@ -653,35 +946,35 @@ def settle_stream_nb(keys, ptr, bi, bq, bt, policy_id, flow, tid, meta, slots, p
                                             t_close - flow.t_pub[i], key, 3 * j + 1, fav, only)
                     if w >= 0:
                         ob = swap_nb(reserves, pl, db, ab, fee)
-                        _book(agg, w, 1,
+                        _book(agg, pl, w, 1,
                               _value(ob, db == 1, px, py) - _value(ab, db == 0, px, py),
                               gas, bid)
 
 
-@njit(cache=True, error_model="numpy")
-def _warm(a, b, count, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _warm(a, b, count, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1, sink):
     """Read a slot's inputs (the span ``a..b`` of input indices that holds its ``count``
-    transactions) and outputs (transaction ids ``j0:j1``, not empty) once in address order
-    before they are settled.
+    transactions) and outputs (transaction ids ``j0:j1``) once in address order before they
+    are settled.
 
     In fee order, or pool by pool in a batch auction, the settlement visits a slot's inputs
     out of address order: each first touch of a cache line then waits for memory, where a
     pass in address order is prefetched by the hardware and leaves them in the L2 cache
     (priority at 10^7 orders: 39-47 -> 32-38 ns per order; batch auctions 66 -> 60;
-    ``docs/performance.md``). The sum lands in an output the settlement overwrites (every
-    transaction of a live slot gets its ``out``), so the loads are not optimised away.
-    Inputs presented far from slot order (a shuffled stream) spread a slot over the whole
-    input: their span is then not read (it would cost a pass over the input per slot)."""
+    ``docs/performance.md``). The sum lands in ``sink[0]`` (the thread's own), so the loads
+    are not optimised away. Inputs presented far from slot order (a shuffled stream)
+    spread a slot over the whole input: their span is then not read (it would cost a pass
+    over the input per slot)."""
     acc = 0.0
     if b - a <= 8 * count:
         for i in range(a, b + 1):
             acc += amount_in[i] + min_out[i] + tolerance[i] + meta[i] + tid[i]
     for j in range(j0, j1):
         acc += out[j] + status[j]
-    out[j0] = acc
+    sink[0] += acc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _span(idx, lo, hi, mask):
     """Least and greatest of ``idx[lo:hi] & mask`` (``lo < hi``)."""
     a = idx[lo] & mask
@@ -693,11 +986,11 @@ def _span(idx, lo, hi, mask):
     return a, b
 
 
-@njit(cache=True, error_model="numpy")
-def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, pool_fee,
+@njit(cache=True, nogil=True, error_model="numpy")
+def _settle_plain(lst, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, pool_fee,
                   reserves, pre, cp, status, out):
-    """Users ``keys[lo:hi] & mask`` (inputs) one after another, each reverting below its
-    limit; ``keys`` is overwritten with their transaction ids.
+    """Users ``lst[lo:hi] & mask`` (inputs) one after another, each reverting below its
+    limit; ``lst`` is overwritten with their transaction ids.
 
     The arithmetic of :func:`~mevlab.engine.nb.terms_nb` and ``amount_out_nb``, operation for
     operation (the results are bit-identical), written without data-dependent branches: a
@@ -709,8 +1002,8 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
     for the reserves, and the next trades' loads wait for it (3-10% at 10^6 orders; 0/1
     factors measured the same but turn an infinite reserve into NaN). ``ga`` uses
     ``max(a, 0)``, as
-    ``amount_out_nb`` returns 0 for ``a <= 0``. Indices are unsigned (``keys`` and ``tid`` as
-    uint64 views, :attr:`StreamInput.meta`): a signed index costs a wrap-around test per
+    ``amount_out_nb`` returns 0 for ``a <= 0``. Indices are unsigned (``lst`` and ``tid`` as
+    uint64, :attr:`StreamInput.meta`): a signed index costs a wrap-around test per
     access. ``error_model="numpy"`` drops the zero-division checks (no denominator here can
     be 0: reserves and prices are positive).
     """
@@ -719,9 +1012,9 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
     sel = np.empty(2)
     tb = np.empty(2)
     for m in range(lo, hi):
-        i = keys[m] & mask
+        i = lst[m] & mask
         j = tid[i]
-        keys[m] = j
+        lst[m] = j
         mt = meta[i]
         pl = mt >> two
         d0 = mt & one
@@ -761,16 +1054,16 @@ def _settle_plain(keys, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, 
         out[j] = o * f
 
 
-@njit(cache=True, error_model="numpy")
-def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slots, pools,
-                    fm, reserves, status, out):
+@njit(cache=True, nogil=True, error_model="numpy")
+def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, inv, slots, pools,
+                    fm, group, g0, reserves, status, out):
     """Batch auctions without arbitrageurs, as :func:`mevlab.engine.nb.run_nb` clears them:
     per slot and pool, every user's order at one uniform price (``batch_sweep_nb``, the
     same function), the pool taking the net. ``keys`` (sorted, ``slot | pool rank | id``)
     hold each (slot, pool) group contiguously in transaction id order, the order the kernel
-    lists, and sums, the orders in. Overwrites ``keys`` with transaction
-    ids in that order; fills ``status`` (0 executed, 2 not filled: ``DROPPED``) and ``out``;
-    updates ``reserves``."""
+    lists, and sums, the orders in. Only the pools of group ``g0`` (``group``, by pool) are
+    cleared; ``inv``: input index by transaction id. Fills ``status`` (0 executed, 2 not
+    filled: ``DROPPED``) and ``out`` of their transactions; updates ``reserves``."""
     mask = (np.int64(1) << bi) - 1
     n_slots = slots.t_close.shape[0]
     pre = reserves.copy()
@@ -785,10 +1078,7 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
     sa = np.empty((2, most))
     g = np.empty(most, np.int64)
     b_side = np.empty(most, np.uint64)
-    # the keys carry transaction ids; the fields are read by input index
-    inv = np.empty(tid.shape[0], np.int64)
-    for i in range(tid.shape[0]):
-        inv[tid[i]] = i
+    sink = np.zeros(1)
     b_amt = np.empty(most)
     b_mo = np.empty(most)
     b_fill = np.empty(most)
@@ -798,11 +1088,6 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
         lo = ptr[s]
         hi = ptr[s + 1]
         if not slots.live[s]:
-            for m in range(lo, hi):
-                j = keys[m] & mask
-                keys[m] = j
-                status[j] = -1
-                out[j] = 0.0
             continue
         c = slots.clock[s]
         for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
@@ -814,7 +1099,8 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
         j1 = slots.ptr[s + 1]
         if j1 > j0:
             ia, ib = _span(inv, j0, j1, mask)
-            _warm(ia, ib, j1 - j0, meta, amount_in, min_out, tolerance, tid, status, out, j0, j1)
+            _warm(ia, ib, j1 - j0, meta, amount_in, min_out, tolerance, inv, status, out, j0,
+                  j1, sink)
         m0 = lo
         while m0 < hi:
             grp = keys[m0] >> bi
@@ -822,9 +1108,12 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
             while m1 < hi and keys[m1] >> bi == grp:
                 m1 += 1
             n = m1 - m0
+            pl = meta[inv[keys[m0] & mask]] >> two
+            if group[pl] != g0:
+                m0 = m1
+                continue
             for r in range(n):
                 g[r] = inv[keys[m0 + r] & mask]
-            pl = meta[g[0]] >> two
             fee = pools.fee[pl]
             x = reserves[pl, 0]
             y = reserves[pl, 1]
@@ -873,7 +1162,6 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, tid, slo
                 dx += sel[d]
                 dy += sel[one - d]
                 j = keys[m0 + r] & mask
-                keys[m0 + r] = j
                 status[j] = np.int8(DROPPED) * np.int8(not b_fill[r] > 0.0)
                 out[j] = o
             reserves[pl, 0] += dx
@@ -911,14 +1199,14 @@ def _batch_order(side, amount, min_out, n, lim, idx, sv, sa):
     return cnt[0], cnt[1]
 
 
-@njit(cache=True)
-def _book(agg, w, strat, gross, gas, bid):
-    agg[w, strat, 0] += 1.0
-    agg[w, strat, 1] += gross
-    agg[w, strat, 2] += gas
-    agg[w, strat, 3] += bid
+@njit(cache=True, nogil=True)
+def _book(agg, pl, w, strat, gross, gas, bid):
+    agg[pl, w, strat, 0] += 1.0
+    agg[pl, w, strat, 1] += gross
+    agg[pl, w, strat, 2] += gas
+    agg[pl, w, strat, 3] += bid
 
 
 __all__ = ["StreamInput", "StreamResult", "stream_input", "check_stream", "run_stream",
-           "run_scenario",
-           "STREAM_STRATEGIES", "STREAM_FIELDS"]
+           "run_scenario", "default_threads", "STREAM_STRATEGIES", "STREAM_FIELDS",
+           "SCHEDULES", "PARALLEL_MIN"]

@@ -195,3 +195,80 @@ def test_stream_fee_code_widths(monkeypatch, fees, arrival_bits):
     slot = np.repeat(np.arange(len(w.slots.t_close)), np.diff(w.slots.ptr))
     keys = (np.arange(n), w.flow.tie_u, w.flow.t_seq, -w.flow.priority_fee, slot)
     np.testing.assert_array_equal(r.order, np.lexsort(keys))
+
+
+THREADED = [(2, "pipeline"), (2, "pools"), (3, "pools"), (3, "pipeline")]
+
+
+@pytest.mark.parametrize("name,searchers",
+                         [(p, on) for p in SEQUENTIAL for on in (False, True)]
+                         + [("batch_auction", False), ("batch_auction-fm", False)])
+def test_stream_threads_are_bit_identical(monkeypatch, name, searchers):
+    """Every thread count and schedule gives the one-thread result bit for bit, and the
+    kernel's: pipelined runs of a few slots (many hand-overs between the threads), pool
+    groups of unequal load, inputs shuffled."""
+    monkeypatch.setattr(st, "_PIPE_RUN", 97)
+    scn = _scenario(searchers, n_pools=5, rate=60.0)
+    if searchers:
+        scn = dataclasses.replace(
+            scn, commit_reveal=dataclasses.replace(scn.commit_reveal, speculative=False),
+            threshold=dataclasses.replace(scn.threshold, metadata="hidden"))
+    w, params, pid, fills, ext, reserves = _kernel(engine.prepare(scn, 11), name, scn)
+    perm = np.random.default_rng(2).permutation(len(w.flow.t_seq))
+    for p in (None, perm):
+        inp = st.stream_input(w, p)
+        one = st.run_stream(inp, w, pid, params, threads=1)
+        _assert_same(w, one, fills, ext, reserves)
+        r = None
+        for threads, schedule in THREADED:
+            r = st.run_stream(inp, w, pid, params, out=r, threads=threads, schedule=schedule)
+            # the pools schedule listed each slot's inputs per group (batch auctions read
+            # theirs through the keys)
+            assert (r.work is not None) == (schedule == "pools" and "batch" not in name)
+            for field in ("order", "status", "amount_out", "reserves", "searchers"):
+                np.testing.assert_array_equal(getattr(r, field), getattr(one, field),
+                                              err_msg=f"{field}, {threads} {schedule}")
+
+
+def test_stream_threads_refuse_bad_values():
+    scn = _scenario(False)
+    w = engine.prepare(scn, 1)
+    pol = get_policy("fcfs")
+    inp = st.stream_input(w)
+    for kw, words in ((dict(threads=0), "threads"), (dict(threads=2.0), "threads"),
+                      (dict(schedule="fast"), "schedule")):
+        with pytest.raises(ValueError, match=words):
+            st.run_stream(inp, w, pol.policy_id, pol.params(scn), **kw)
+
+
+def test_pool_groups_are_balanced_ranges():
+    rng = np.random.default_rng(3)
+    count = rng.integers(0, 1000, 64)
+    for groups in (1, 2, 3, 7):
+        g = st._pool_groups(count, groups)
+        assert g.min() >= 0 and g.max() <= groups - 1
+        assert np.all(np.diff(g) >= 0)                  # contiguous ranges of pools
+        load = np.bincount(g, weights=count, minlength=groups)
+        # no group exceeds its share by more than one pool's load
+        assert load.max() <= count.sum() / groups + count.max()
+    assert np.all(st._pool_groups(np.zeros(4, np.int64), 2) == 0)
+
+
+def test_pipeline_hands_on_errors():
+    """An error on the sorting thread stops the settling one and is raised to the caller."""
+    from concurrent.futures import ThreadPoolExecutor
+    settled = []
+
+    def prepare(a, b):
+        if a >= 4:
+            raise RuntimeError("prepare failed")
+
+    with ThreadPoolExecutor(2) as ex:
+        with pytest.raises(RuntimeError, match="prepare failed"):
+            st._pipeline(ex, np.arange(0, 10, 2), prepare, lambda a, b: settled.append((a, b)))
+        assert all(b <= 4 for a, b in settled)          # nothing past the failure settled
+        settled.clear()
+        st._pipeline(ex, np.arange(0, 10, 2), lambda a, b: None,
+                     lambda a, b: settled.append((a, b)))
+        assert settled[0][0] == 0 and settled[-1][1] == 8
+        assert all(x[1] == y[0] for x, y in zip(settled, settled[1:]))   # no gap, no overlap

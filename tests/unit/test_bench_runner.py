@@ -12,6 +12,11 @@ def test_the_runner_measures_every_number_it_reports(tmp_path):
                                     for s in ("off", "on")}
     for r in row["policies"].values():
         assert r["orders"] > 1000 and r["orders_s"] > 0 and r["memory_mb"] > 0
+    # the stream engine on its default threads and on one (batch auctions with arbitrageurs
+    # are the record engine's alone)
+    for tag in ("fcfs|off", "fcfs|on", "batch_auction|off"):
+        r = row["policies"][tag]
+        assert r["stream_orders_s"] > 0 and r["stream1_orders_s"] > 0
     assert row["sort_keys_s"] > 0 and res["peak_rss_mb"] > 0
     assert set(res["twin"]) == set(row["policies"])      # parity checked for each
     assert all(t["speedup"] > 0 for t in res["twin"].values())
@@ -33,7 +38,9 @@ def test_targets_verdicts():
     """The runner's verdicts on a made-up result: ratios to np.sort, linearity, pools."""
     def row(orders, pools, per_block, fcfs, sort=100.0):
         return {"orders": orders, "pools": pools, "per_block": per_block, "sort_keys_s": sort,
-                "policies": {"fcfs|off": {"stream_orders_s": fcfs},
+                "threads": 2,
+                "policies": {"fcfs|off": {"stream_orders_s": fcfs,
+                                          "stream1_orders_s": fcfs / 1.6},
                              "fcfs|on": {"stream_orders_s": fcfs / 4}}}
     res = {"twin": {"fcfs|off": {"speedup": 25.0, "stream_speedup": 19.0}},
            "configs": [row(10**5, 64, 1000, 60.0), row(10**6, 64, 1000, 55.0),
@@ -41,7 +48,8 @@ def test_targets_verdicts():
                        row(10**6, 256, 1000, 20.0)]}
     got = {name: (round(v, 4), ok) for name, v, ok in bench.targets(res)}
     assert got["fcfs: >= 0.5 x np.sort, searchers off (10,000,000 orders, 64 pools, "
-               "1,000/block)"] == (0.45, False)
+               "1,000/block, 2 threads)"] == (0.45, False)
+    assert got["fcfs: the same on one thread (for reference)"] == (round(0.45 / 1.6, 4), None)
     assert got["fcfs: searchers on >= 0.2 x off"] == (0.25, True)
     assert got["fcfs|off records: >= 20 x its twin"] == (25.0, True)
     assert got["fcfs|off stream: >= 20 x its twin"] == (19.0, False)
