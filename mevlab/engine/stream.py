@@ -98,9 +98,10 @@ class StreamResult(NamedTuple):
     searchers : float64 (n_searchers, 3, 4)
         Per searcher and strategy (:data:`STREAM_STRATEGIES`): count, gross (numeraire at
         the slot's external prices), gas and bid (numeraire) of its extractions.
-    work : uint64 (n_tx,) or None
-        Scratch of a run that settled groups of pools side by side (each slot's inputs
-        listed per group), kept so that a later call with ``out=`` reuses it; no result.
+    work : array, tuple of arrays, or None
+        Scratch of a run on several threads (each slot's inputs listed per group of pools;
+        or, pipelined by fee, the plain settlement's fields in execution order: 36 bytes per
+        transaction), kept so that a later call with ``out=`` reuses it; no result.
     """
     order: np.ndarray
     status: np.ndarray
@@ -379,10 +380,19 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
         keys = np.empty(n, np.int64)
         status = np.empty(n, np.int8)
         amount = np.empty(n)
+    # scratch, kept in the result for out= to reuse: each slot's inputs listed per pool
+    # group, or (pipelined, by fee) the plain settlement's fields in execution order
+    gather = how == "pipeline" and by_fee
     work = None
-    if how == "pools" and not batch:
-        # each slot's inputs listed per pool group (kept in the result for out= to reuse)
-        work = out.work if reuse and out.work is not None else np.empty(n, np.uint64)
+    if (how == "pools" and not batch) or gather:
+        old = out.work if reuse else None
+        if gather:
+            work = old if isinstance(old, tuple) else (
+                np.empty(n, np.uint64), np.empty(n, np.uint32), np.empty(n), np.empty(n),
+                np.empty(n))
+        else:
+            work = old if isinstance(old, np.ndarray) else np.empty(n, np.uint64)
+    split = how == "pools" and not batch
     grp = _pool_groups(pool_count, groups)
     fee = inp.flow.priority_fee
     mode = 2 if batch else int(by_fee)
@@ -395,7 +405,9 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     sh_run = bi + bt if by_fee else bi
     f = inp.flow
     # the settlement reads the inputs through the keys, or through per-group lists
-    lst = keys.view(np.uint64) if work is None else work
+    lst = work if split else keys.view(np.uint64)
+    rec = work if gather else (inp.tid.view(np.uint64), inp.meta, f.amount_in, f.min_out,
+                               f.tolerance)
     gptr = np.empty((groups + 1, n_slots), np.int64)
     ex = ThreadPoolExecutor(nt) if nt > 1 else None
     try:
@@ -418,7 +430,7 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
                                  world.slots.t_open, scale, mode, bi, bq, bf, fee_shift,
                                  fee_lo, inp.meta, rank, inp.tid, keys, pos[t], cut_i[t],
                                  cut_i[t + 1]))
-        if work is None:
+        if not split:
             gptr[0], gptr[1] = ptr[:-1], ptr[1:]
 
         # 2. sorted in runs of whole slots; runs of equal keys put in exact order (with pool
@@ -427,8 +439,8 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
             _sort_chunks(keys, ptr, s0, s1)
             if not batch:
                 prep_nb(keys, ptr, s0, s1, sh_run, mask, f.t_seq, fee, f.tie_u, inp.tid,
-                        by_fee, world.slots.live, inp.meta, grp, work is not None, lst, gptr,
-                        status, amount)
+                        by_fee, world.slots.live, inp.meta, grp, split, lst, gptr, status,
+                        amount, gather, f.amount_in, f.min_out, f.tolerance, rec)
 
         # 3. settled slot by slot, pool group g
         def settle(g, s0, s1, nbs):
@@ -440,7 +452,7 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
                 settle_stream_nb(lst, np.uint64(mask), s0, s1, gptr[g], gptr[g + 1], grp, g,
                                  policy_id, f, inp.tid, inp.meta, world.slots, world.pools,
                                  world.searchers, params, world.key, reserves, status,
-                                 amount, agg_pool, nbs)
+                                 amount, agg_pool, nbs, gather, rec)
         if how == "pipeline":
             # one thread sorts and prepares runs of slots, this one settles them behind it
             nbs = nb_state(n_pools)
@@ -686,7 +698,7 @@ def _fix_slot(keys, lo, hi, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, buf, t
 
 @njit(cache=True, nogil=True)
 def prep_nb(keys, ptr, s0, s1, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, live, meta, grp,
-            split, lst, gptr, status, out):
+            split, lst, gptr, status, out, gather, amount_in, min_out, tolerance, rec):
     """Slots ``s0:s1`` of the sorted ``keys``: runs of equal keys put in exact order
     (:func:`_fix_slot`); transactions of dead slots get status -1 and no output, their keys
     become transaction ids.
@@ -695,6 +707,12 @@ def prep_nb(keys, ptr, s0, s1, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, liv
     listed group by group of pools (``grp``) in execution order: group ``g``'s inputs of
     slot ``s`` are ``lst[gptr[g, s]:gptr[g + 1, s]]``; the keys become transaction ids (the
     execution order).
+
+    With ``gather``, what the plain settlement reads of each transaction (its id, ``meta``,
+    amount, ``min_out``, tolerance) is copied to ``rec`` at its key's position, after one
+    pass over the slot's inputs in address order (:func:`_warm`): where the policy visits a
+    slot's inputs out of address order (by fee), the thread that sorts takes these random
+    reads off the thread that settles, which then reads in order.
     """
     n_groups = gptr.shape[0] - 1
     most = 1
@@ -706,6 +724,7 @@ def prep_nb(keys, ptr, s0, s1, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, liv
     tmp_u = np.empty(most)
     perm = np.empty(most, np.int64)
     c = np.zeros(n_groups + 1, np.int64)
+    sink = np.zeros(1)
     for s in range(s0, s1):
         lo = ptr[s]
         hi = ptr[s + 1]
@@ -722,6 +741,18 @@ def prep_nb(keys, ptr, s0, s1, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, liv
         # exact order inside runs of equal keys, then inputs in place of keys
         _fix_slot(keys, lo, hi, sh_run, mask, t_seq, fee, tie_u, tid, by_fee, buf, tmp_t,
                   tmp_f, tmp_u, perm)
+        if gather and hi > lo:
+            r_j, r_meta, r_amt, r_mo, r_tol = rec
+            ia, ib = _span(keys, lo, hi, mask)
+            _warm(ia, ib, hi - lo, meta, amount_in, min_out, tolerance, tid, status, out, 0, 0,
+                  sink)
+            for m in range(lo, hi):
+                i = keys[m] & mask
+                r_j[m] = tid[i]
+                r_meta[m] = meta[i]
+                r_amt[m] = amount_in[i]
+                r_mo[m] = min_out[i]
+                r_tol[m] = tolerance[i]
         if not split:
             continue
         c[:] = 0
@@ -772,7 +803,8 @@ def nb_state(n_pools: int):
 
 @njit(cache=True, nogil=True)
 def settle_stream_nb(lst, mask, s0, s1, start, stop, grp, g, policy_id, flow, tid, meta, slots,
-                     pools, searchers, params, key, reserves, status, out, agg, nbs):
+                     pools, searchers, params, key, reserves, status, out, agg, nbs, gathered,
+                     rec):
     """Settle pool group ``g`` (the pools with ``grp == g``) slot by slot as
     :func:`mevlab.engine.nb.run_nb` does (top-of-slot arbitrage, next-slot back-runs,
     sandwiches and back-runs by the closed-form searchers). The group's inputs of slot ``s``
@@ -781,7 +813,8 @@ def settle_stream_nb(lst, mask, s0, s1, start, stop, grp, g, policy_id, flow, ti
     ``agg`` (per pool, searcher and strategy: see :class:`StreamResult`) are filled for the
     group's transactions in slots ``s0:s1``; ``reserves`` is updated in place for its pools.
     ``nbs``: the next-slot back-runs due, per pool (due, victim id, prices; from
-    :func:`nb_state`), carried from one call to the next."""
+    :func:`nb_state`), carried from one call to the next. ``gathered``: the plain trades'
+    fields are in ``rec`` at their keys' positions (:func:`prep_nb`)."""
     public = params[P_PUBLIC] != 0.0
     race = params[P_RACE] != 0.0
     next_backrun = params[P_NEXT_BACKRUN] != 0.0
@@ -870,15 +903,21 @@ def settle_stream_nb(lst, mask, s0, s1, start, stop, grp, g, policy_id, flow, ti
         if hi <= lo:
             continue
         if by_fee:
-            ia, ib = _span(lst, lo, hi, mask)
+            # gathered: prep_nb has read the inputs in address order, the outputs are left
+            ia, ib = (1, 0) if gathered else _span(lst, lo, hi, mask)
             _warm(ia, ib, hi - lo, meta, flow.amount_in, flow.min_out, flow.tolerance, tid,
                   status, out, slots.ptr[s], slots.ptr[s + 1], sink)
         # 3. sequential settlement: without searchers acting inside the slot, a lean loop
         # (the searchers' branches in the loop body cost the plain trades their registers)
         if not ((sight and (can[COL_SANDWICH] or can[COL_BACKRUN]))
                 or (next_backrun and can[COL_NEXT_BACKRUN])):
-            _settle_plain(lst, mask, lo, hi, tid_u, meta, flow.amount_in, flow.min_out,
-                          flow.tolerance, pools.fee, reserves, pre, cp, status, out)
+            if gathered:
+                _settle_plain(lst, np.uint64(0), np.uint64(1), lo, hi, rec[0], rec[1], rec[2],
+                              rec[3], rec[4], pools.fee, reserves, pre, cp, status, out)
+            else:
+                _settle_plain(lst, mask, np.uint64(0), lo, hi, tid_u, meta, flow.amount_in,
+                              flow.min_out, flow.tolerance, pools.fee, reserves, pre, cp,
+                              status, out)
             continue
         for m in range(lo, hi):
             i = lst[m] & mask
@@ -987,10 +1026,12 @@ def _span(idx, lo, hi, mask):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _settle_plain(lst, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, pool_fee,
+def _settle_plain(lst, mask, step, lo, hi, tid, meta, amount_in, min_out, tolerance, pool_fee,
                   reserves, pre, cp, status, out):
-    """Users ``lst[lo:hi] & mask`` (inputs) one after another, each reverting below its
-    limit; ``lst`` is overwritten with their transaction ids.
+    """Users ``lst[lo:hi]`` one after another, each reverting below its limit; ``lst`` is
+    overwritten with their transaction ids. User ``m``'s fields are at ``(lst[m] & mask) +
+    m * step`` of ``tid`` ... ``tolerance``: by input (``mask`` the key's input bits, step
+    0), or gathered at the list's positions (mask 0, step 1: a multiply-add, no branch).
 
     The arithmetic of :func:`~mevlab.engine.nb.terms_nb` and ``amount_out_nb``, operation for
     operation (the results are bit-identical), written without data-dependent branches: a
@@ -1012,7 +1053,7 @@ def _settle_plain(lst, mask, lo, hi, tid, meta, amount_in, min_out, tolerance, p
     sel = np.empty(2)
     tb = np.empty(2)
     for m in range(lo, hi):
-        i = lst[m] & mask
+        i = (lst[m] & mask) + np.uint64(m) * step
         j = tid[i]
         lst[m] = j
         mt = meta[i]
