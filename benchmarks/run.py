@@ -234,7 +234,7 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
                                      rounds)
                     t_1 = _best_time(lambda: stream.run_stream(inp, w, pid, params, out=r1,
                                                                threads=1), rounds)
-                    work = 0 if r0.work is None else r0.work.nbytes
+                    work = _nbytes(r0.work)
                     rec.update(stream_orders_s=k / t_s, stream_vs_sort=(k / t_s) / (n / t_sort),
                                stream1_orders_s=k / t_1,
                                stream1_vs_sort=(k / t_1) / (n / t_sort),
@@ -250,6 +250,13 @@ def run(quick: bool = False, rounds: int | None = None, configs=None, policies=N
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["targets"] = targets(out)
     return out
+
+
+def _nbytes(work) -> int:
+    """Bytes of a stream result's scratch (None, an array or a tuple of arrays)."""
+    if work is None:
+        return 0
+    return work.nbytes if isinstance(work, np.ndarray) else sum(a.nbytes for a in work)
 
 
 def _threads(row) -> str:

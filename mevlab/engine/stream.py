@@ -51,8 +51,10 @@ STREAM_STRATEGIES = ("arbitrage", "backrun", "sandwich")
 STREAM_FIELDS = ("count", "gross", "gas", "bid")
 #: keys sorted at a time (whole slots): 64 kB, a run that stays in the L2 cache
 _CHUNK = 1 << 13
-#: transactions from which :func:`run_stream` uses several threads by default
-PARALLEL_MIN = 1 << 16
+#: transactions from which :func:`run_stream` uses several threads by default (below it,
+#: starting the threads and handing runs between them cost more than they save: at 10^5
+#: orders two threads measured 0.7x one)
+PARALLEL_MIN = 1 << 19
 #: keys a pipelined run sorts and prepares before the settling thread takes them
 _PIPE_RUN = 1 << 16
 #: how :func:`run_stream` shares the work between threads once the keys are built, by name:

@@ -121,3 +121,18 @@ def test_same_seed_gives_identical_ledgers(p, policy, seed):
     a, b = ml.simulate(scn, policy, seed), ml.simulate(scn, policy, seed)
     assert a.raw_fills.tobytes() == b.raw_fills.tobytes()
     assert a.ledger.equals(b.ledger)
+
+
+@given(st.floats(1e-6, 1e6), st.floats(0.0, 1e9), st.floats(0.0, 1e12), reserve, reserve,
+       st.sampled_from([0.0, 0.0005, 0.003, 0.01, 0.3]), st.booleans())
+def test_batch_excess_with_precomputed_band_is_bit_identical(p, xs, yb, x, y, fee, fm):
+    """The batch sweep evaluates the excess with the pool's band computed once per clearing:
+    exactly the bits of ``xs - yb / p - amm_intake_nb(...)``, so neither engine's results
+    moved when it did (the sweep's prices, partial fills and every ledger depend on it).
+    The prices straddle the band edges, where a rounding difference would show."""
+    from mevlab.amm.nb import _band_nb, _excess_band_nb, amm_intake_nb
+    g, lo, hi, xg = _band_nb(x, y, fee)
+    for q in (p, lo, hi, np.nextafter(lo, 0.0), np.nextafter(hi, np.inf), y / x):
+        want = xs - yb / q - amm_intake_nb(q, x, y, fee, fm)
+        got = _excess_band_nb(q, xs, yb, x, y, g, lo, hi, xg, fm)
+        assert got == want or (np.isnan(got) and np.isnan(want))
