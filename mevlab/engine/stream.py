@@ -101,9 +101,10 @@ class StreamResult(NamedTuple):
         Per searcher and strategy (:data:`STREAM_STRATEGIES`): count, gross (numeraire at
         the slot's external prices), gas and bid (numeraire) of its extractions.
     work : array, tuple of arrays, or None
-        Scratch of a run on several threads (each slot's inputs listed per group of pools;
-        or, pipelined by fee, the plain settlement's fields in execution order: 36 bytes per
-        transaction), kept so that a later call with ``out=`` reuses it; no result.
+        Scratch (each slot's inputs listed per group of pools; or, pipelined by fee, the
+        plain settlement's fields in execution order, 36 bytes per transaction; or a batch
+        auction's input index by transaction id), kept so that a later call with ``out=``
+        reuses it; no result.
     """
     order: np.ndarray
     status: np.ndarray
@@ -382,19 +383,21 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
         keys = np.empty(n, np.int64)
         status = np.empty(n, np.int8)
         amount = np.empty(n)
-    # scratch, kept in the result for out= to reuse: each slot's inputs listed per pool
-    # group, or (pipelined, by fee) the plain settlement's fields in execution order
+    # scratch, kept in the result for out= to reuse (a fresh array costs its page faults):
+    # each slot's inputs listed per pool group; or, pipelined by fee, the plain
+    # settlement's fields in execution order; or, for a batch auction, the input index by
+    # transaction id
     gather = how == "pipeline" and by_fee
-    work = None
-    if (how == "pools" and not batch) or gather:
-        old = out.work if reuse else None
-        if gather:
-            work = old if isinstance(old, tuple) else (
-                np.empty(n, np.uint64), np.empty(n, np.uint32), np.empty(n), np.empty(n),
-                np.empty(n))
-        else:
-            work = old if isinstance(old, np.ndarray) else np.empty(n, np.uint64)
     split = how == "pools" and not batch
+    old = out.work if reuse else None
+    work = None
+    if gather:
+        work = old if isinstance(old, tuple) else (
+            np.empty(n, np.uint64), np.empty(n, np.uint32), np.empty(n), np.empty(n),
+            np.empty(n))
+    elif split or batch:
+        dt = np.uint64 if split else np.int64
+        work = old if isinstance(old, np.ndarray) and old.dtype == dt else np.empty(n, dt)
     grp = _pool_groups(pool_count, groups)
     fee = inp.flow.priority_fee
     mode = 2 if batch else int(by_fee)
@@ -411,6 +414,8 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     rec = work if gather else (inp.tid.view(np.uint64), inp.meta, f.amount_in, f.min_out,
                                f.tolerance)
     gptr = np.empty((groups + 1, n_slots), np.int64)
+    # batch auctions: input index by transaction id, filled with the keys
+    inv = work if batch else np.empty(0, np.int64)
     ex = ThreadPoolExecutor(nt) if nt > 1 else None
     try:
         def par(fn, k=nt):
@@ -431,7 +436,7 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
         par(lambda t: scatter_nb(inp.slot, f.t_seq, fee, fee.view(np.int64),
                                  world.slots.t_open, scale, mode, bi, bq, bf, fee_shift,
                                  fee_lo, inp.meta, rank, inp.tid, keys, pos[t], cut_i[t],
-                                 cut_i[t + 1]))
+                                 cut_i[t + 1], inv))
         if not split:
             gptr[0], gptr[1] = ptr[:-1], ptr[1:]
 
@@ -463,9 +468,6 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
         else:
             cut_s = _ranges(ptr, nt)
             par(lambda t: prepare(int(cut_s[t]), int(cut_s[t + 1])))
-            if batch:
-                inv = np.empty(n, np.int64)
-                par(lambda t: invert_nb(inp.tid, inv, cut_i[t], cut_i[t + 1]))
             par(lambda g: settle(g, 0, n_slots, nb_state(n_pools)), groups)
             if batch:
                 # the keys become the transaction ids in execution order
@@ -562,7 +564,7 @@ def count_nb(slot, i0, i1, cnt):
 
 @njit(cache=True, nogil=True)
 def scatter_nb(slot, t_seq, fee, fee_bits, t_open, scale, mode, bi, bq, bf, fee_shift, fee_lo,
-               meta, rank, tid, keys, pos, i0, i1):
+               meta, rank, tid, keys, pos, i0, i1, inv):
     """``keys[...] = slot | q | i`` (see the module docstring) for the inputs ``i0:i1``,
     grouped by slot: input ``i`` of slot ``s`` goes to ``keys[pos[s]]``, ``pos[s]`` then
     incremented (the write positions of :func:`count_nb`'s counts; the caller's per-chunk
@@ -570,8 +572,9 @@ def scatter_nb(slot, t_seq, fee, fee_bits, t_open, scale, mode, bi, bq, bf, fee_
     inside a slot: arrival (``mode`` 0), or fee descending and then arrival (1); for a batch
     auction (2), the rank of the transaction's pool on the slot's clock (``rank``, by pool;
     the pool from ``meta``), and in the low bits the transaction id (``tid``) instead of the
-    input index: the kernel lists a pool's batch in id order. ``scale[s]``: quanta of
-    arrival per second in slot ``s``."""
+    input index: the kernel lists a pool's batch in id order, and ``inv[tid[i]] = i`` is
+    filled on the way (the settlement reads the fields by input index). ``scale[s]``:
+    quanta of arrival per second in slot ``s``."""
     by_fee = mode == 1
     bt = bq - bf if by_fee else bq
     top_t = (1 << bt) - 1
@@ -614,6 +617,7 @@ def scatter_nb(slot, t_seq, fee, fee_bits, t_open, scale, mode, bi, bq, bf, fee_
         if mode == 2:
             q = rank[meta[i] >> 2]
             low = tid[i]
+            inv[low] = i
         keys[at] = (s << (bq + bi)) | (q << bi) | low
 
 
@@ -787,13 +791,6 @@ def decode_nb(keys, mask, ptr, s0, s1, live, status, out):
             if dead:
                 status[j] = -1
                 out[j] = 0.0
-
-
-@njit(cache=True, nogil=True)
-def invert_nb(tid, inv, i0, i1):
-    """``inv[tid[i]] = i`` for the inputs ``i0:i1``."""
-    for i in range(i0, i1):
-        inv[tid[i]] = i
 
 
 def nb_state(n_pools: int):
