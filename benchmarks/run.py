@@ -399,7 +399,7 @@ def plot_scaling(res: dict, path=None):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from collections import Counter
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2), layout="constrained")
     rows = res["configs"]
     panels = (("orders", {"pools": 64, "per_block": 1_000}, "orders"),
               ("per_block", {"pools": 64}, "orders per block"),
@@ -434,8 +434,10 @@ def plot_scaling(res: dict, path=None):
         ax.set_title(", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in fixed.items()),
                      fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7, title="solid: stream (all cores), dash-dot: stream (one "
-                   "thread), dotted: records", title_fontsize=6, loc="center right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8,
+               title="solid: stream engine (all cores); dash-dot: stream engine (one thread); "
+                     "dotted: record engine", title_fontsize=8)
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
