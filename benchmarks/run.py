@@ -123,15 +123,16 @@ def _parity(world, pol, params, pid):
     except ValueError:
         return False
     u = fills[fills["sender_kind"] == 0]
-    agg = np.zeros_like(r.searchers)
+    # searcher totals as run_stream sums them: per pool in record order, then over pools
+    agg = np.zeros((len(reserves),) + r.searchers.shape)
     for e in ext:
-        agg[e["searcher"], {1: 0, 2: 1, 3: 2}[int(e["strategy"])]] += (1, e["gross"], e["gas"],
-                                                                       e["bid"])
+        agg[e["pool"], e["searcher"], {1: 0, 2: 1, 3: 2}[int(e["strategy"])]] += (
+            1, e["gross"], e["gas"], e["bid"])
     if not (np.array_equal(r.order[r.status[r.order] >= 0], u["tx"])
             and np.array_equal(r.amount_out[u["tx"]], u["amount_out"])
             and np.array_equal(r.status[u["tx"]], u["status"])
             and np.array_equal(r.reserves, reserves)
-            and np.allclose(r.searchers, agg, rtol=1e-12, atol=1e-9)):
+            and np.array_equal(r.searchers, agg.sum(axis=0))):
         raise RuntimeError(f"{pol.name}: stream engine and engine disagree; not timing it")
     return True
 

@@ -67,10 +67,13 @@ def amm_intake_nb(p, x, y, fee, fm):
 
 
 @njit(cache=True)
-def _band_nb(x, y, fee):
-    """``(g, g*y/x, y/(g*x), x/g)``: :func:`amm_intake_nb`'s constants for a pool at
-    ``(x, y)``, the same expressions, so that :func:`_excess_band_nb` gives its bits with
-    two or three divisions fewer per price tried."""
+def _band_nb(x, y, fee, fm):
+    """``(g, g*y/x, y/(g*x), x/g)``: :func:`amm_intake_nb`'s constants for a constant-product
+    pool at ``(x, y)``, the same expressions, so that :func:`_excess_band_nb` gives its bits
+    with two or three divisions fewer per price tried (zeros for ``fm``, which uses none of
+    them: it divides by neither ``x`` nor ``g``)."""
+    if fm:
+        return 0.0, 0.0, 0.0, 0.0
     g = 1.0 - fee
     return g, g * y / x, y / (g * x), x / g
 
@@ -192,7 +195,7 @@ def batch_sweep_nb(x, y, fee, fm, amount, lim, s_idx, b_idx, xs_extra, yb_extra,
     m = i_b
     # the pool's constants once, not at every price tried (the sweep's divisions were most
     # of its time)
-    g, lo, hi, xg = _band_nb(x, y, fee)
+    g, lo, hi, xg = _band_nb(x, y, fee, fm)
     while True:
         nxt = np.inf
         if i_s < n_s:

@@ -2,12 +2,15 @@
 
 :func:`run_stream` gives, for the sequential policies (``fcfs``, ``fcfs-private``,
 ``priority``, and ``commit_reveal`` and ``threshold`` with ``crypto = "fast"``) and for batch
-auctions without arbitrageurs, exactly the execution order, user outcomes, searcher profits
-and final pool state of :func:`mevlab.engine.run`, without writing a fill record per leg. It
-is for throughput studies and very large replays: past its input (the flow's arrays, about
-90 bytes per order, and :attr:`StreamInput.meta`) it needs 17 bytes per order, where the
-record engine's buffers need about 400; :func:`mevlab.engine.run` is what the ledger and
-every metric use. :func:`run_scenario` does the whole thing from a scenario.
+auctions without arbitrageurs, exactly the execution order, user outcomes and final pool
+state of :func:`mevlab.engine.run`, and its extraction records' totals per searcher and
+strategy (summed per pool in record order, then over pools), without writing a fill record
+per leg. It is for throughput studies and very large replays: past its input (the flow's
+arrays, about 90 bytes per order, and :attr:`StreamInput.meta`) it needs 17 bytes per order,
+and 8 more (36 for ``priority`` on the pipeline) of scratch on several threads or for a
+batch auction, where the record engine's buffers need about 400; :func:`mevlab.engine.run`
+is what the ledger and every metric use. :func:`run_scenario` does the whole thing from a
+scenario.
 
 Ordering. The input is in any order (a stream as submitted). Every transaction gets one
 int64 key ``slot | q | i``: its slot, a monotone quantisation ``q`` of the policy's sort
@@ -22,13 +25,15 @@ therefore exactly the kernel's, whatever the quantisation.
 
 Threads. Pools do not interact in the runs this engine covers, and every random draw is
 keyed on the transaction, so the work can be shared without changing a bit of the result:
-the keys are built by ranges of the input; then one thread sorts runs of slots while
-another settles those already sorted (``"pipeline"``), or threads sort ranges of slots and
-then settle groups of pools (``"pools"``); see :data:`SCHEDULES`.
+the keys are built by ranges of the input, on every thread; then one thread sorts runs of
+slots while another settles those already sorted (``"pipeline"``: two threads), or every
+thread sorts a range of slots and then settles a group of pools (``"pools"``); see
+:data:`SCHEDULES`.
 """
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -205,7 +210,8 @@ def _bits(n: int) -> int:
 
 def default_threads(n_tx: int) -> int:
     """Threads :func:`run_stream` uses by default for ``n_tx`` transactions: the cores this
-    process may run on, or 1 below :data:`PARALLEL_MIN` transactions (where starting threads
+    process may run on (its CPU affinity, and a cgroup v2 CPU quota where one is set, as in
+    a container), or 1 below :data:`PARALLEL_MIN` transactions (where starting threads
     costs more than it saves)."""
     if n_tx < PARALLEL_MIN:
         return 1
@@ -213,6 +219,13 @@ def default_threads(n_tx: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:       # not on Linux
         cores = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
     return max(1, cores)
 
 
@@ -308,17 +321,21 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     policy_id, params
         As returned by the policy's ``setup`` (``FCFS`` or ``PRIORITY`` ordering).
     out : StreamResult, optional
-        A result of an earlier call on as many transactions: its arrays are overwritten and
-        returned (no allocation, no page faults: for repeated runs, e.g. a benchmark or a
-        stream processed in batches of one size).
+        A result of an earlier call on as many transactions: its ``order``, ``status``,
+        ``amount_out`` and ``work`` arrays are overwritten and returned (no allocation, no
+        page faults: for repeated runs, e.g. a benchmark or a stream processed in batches of
+        one size); ``reserves`` and ``searchers`` are new.
     threads : int, optional
         Threads to order and settle with (default :func:`default_threads`: every core this
         process may use, from :data:`PARALLEL_MIN` transactions). The keys are built by
-        ranges of the input, then the work is shared as ``schedule`` says.
+        ranges of the input on all of them, then the work is shared as ``schedule`` says.
     schedule : {"pipeline", "pools"}, optional
         How several threads share the sorting and the settlement (:data:`SCHEDULES`); by
         default ``"pools"`` for batch auctions and where searchers act inside slots,
-        ``"pipeline"`` elsewhere. Ignored with one thread.
+        ``"pipeline"`` elsewhere. The pipeline uses two threads; a batch auction always
+        uses pool groups (its work is the clearing), and with only one pool that has
+        transactions there is one group: a sequential policy is then pipelined, a batch
+        auction settled on one thread. Ignored with one thread.
 
     Returns
     -------
@@ -335,9 +352,12 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
     """
     check_stream(world, params, bundled=inp.bundled)
     bad = []
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or not 1 <= threads <= 1024):
-        bad.append(f"threads: got {threads!r}; expected an integer in [1, 1024]")
+    if threads is not None:
+        if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, numbers.Integral) \
+                or not 1 <= threads <= 1024:
+            bad.append(f"threads: got {threads!r}; expected an integer in [1, 1024]")
+        else:
+            threads = int(threads)
     if schedule is not None and schedule not in SCHEDULES:
         bad.append(f"schedule: got {schedule!r}; expected one of {', '.join(SCHEDULES)}")
     if bad:
@@ -826,7 +846,9 @@ def settle_stream_nb(lst, mask, s0, s1, start, stop, grp, g, policy_id, flow, ti
     # costs are finite, so a column is enabled by some searcher iff its cheapest is
     min_cost = cheapest_nb(searchers)
     can = min_cost < np.inf
-    pre = reserves.copy()
+    # set per slot for the group's pools before they are read (see settle_batch_nb)
+    pre = np.empty_like(reserves)
+    shared = grp.max() > 0 if grp.shape[0] else False
     tid_u = tid.view(np.uint64)
     sink = np.zeros(1)
     nb_on, nb_j, nb_px, nb_py = nbs
@@ -903,9 +925,11 @@ def settle_stream_nb(lst, mask, s0, s1, start, stop, grp, g, policy_id, flow, ti
             continue
         if by_fee:
             # gathered: prep_nb has read the inputs in address order, the outputs are left
+            # the outputs too, unless other threads write some of them
             ia, ib = (1, 0) if gathered else _span(lst, lo, hi, mask)
             _warm(ia, ib, hi - lo, meta, flow.amount_in, flow.min_out, flow.tolerance, tid,
-                  status, out, slots.ptr[s], slots.ptr[s + 1], sink)
+                  status, out, slots.ptr[s], slots.ptr[s] if shared else slots.ptr[s + 1],
+                  sink)
         # 3. sequential settlement: without searchers acting inside the slot, a lean loop
         # (the searchers' branches in the loop body cost the plain trades their registers)
         if not ((sight and (can[COL_SANDWICH] or can[COL_BACKRUN]))
@@ -1106,7 +1130,10 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, inv, slo
     filled: ``DROPPED``) and ``out`` of their transactions; updates ``reserves``."""
     mask = (np.int64(1) << bi) - 1
     n_slots = slots.t_close.shape[0]
-    pre = reserves.copy()
+    # set per slot for the group's pools before they are read (a copy of all reserves would
+    # read rows other threads are writing)
+    pre = np.empty_like(reserves)
+    shared = group.max() > 0 if group.shape[0] else False
     most = 1
     for s in range(n_slots):
         most = max(most, ptr[s + 1] - ptr[s])
@@ -1132,15 +1159,17 @@ def settle_batch_nb(keys, ptr, bi, amount_in, min_out, tolerance, meta, inv, slo
         c = slots.clock[s]
         for q in range(pools.clock_ptr[c], pools.clock_ptr[c + 1]):
             pl = pools.clock_idx[q]
-            pre[pl, 0] = reserves[pl, 0]
-            pre[pl, 1] = reserves[pl, 1]
-        # each pool's batch in id order reads the slot's inputs out of address order
+            if group[pl] == g0:
+                pre[pl, 0] = reserves[pl, 0]
+                pre[pl, 1] = reserves[pl, 1]
+        # each pool's batch in id order reads the slot's inputs out of address order; the
+        # outputs too, unless other threads write some of them
         j0 = slots.ptr[s]
         j1 = slots.ptr[s + 1]
         if j1 > j0:
             ia, ib = _span(inv, j0, j1, mask)
             _warm(ia, ib, j1 - j0, meta, amount_in, min_out, tolerance, inv, status, out, j0,
-                  j1, sink)
+                  j0 if shared else j1, sink)
         m0 = lo
         while m0 < hi:
             grp = keys[m0] >> bi

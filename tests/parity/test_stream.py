@@ -45,11 +45,18 @@ def _assert_same(w, r, fills, ext, reserves):
     np.testing.assert_array_equal(r.status[u["tx"]], u["status"])
     np.testing.assert_array_equal(r.amount_out[u["tx"]], u["amount_out"])
     np.testing.assert_array_equal(r.reserves, reserves)
-    agg = np.zeros_like(r.searchers)
+    np.testing.assert_array_equal(r.searchers, st_totals(ext, r.reserves.shape[0],
+                                                         r.searchers.shape[0]))
+
+
+def st_totals(ext, n_pools, n_searchers):
+    """The extraction records summed as run_stream defines its totals: per pool in record
+    order, then over pools in pool order (the same bits whatever the threads)."""
+    agg = np.zeros((n_pools, n_searchers, 3, 4))
     for e in ext:
-        agg[e["searcher"], {1: 0, 2: 1, 3: 2}[int(e["strategy"])]] += (1, e["gross"], e["gas"],
-                                                                       e["bid"])
-    np.testing.assert_allclose(r.searchers, agg, rtol=1e-12, atol=1e-9)
+        agg[e["pool"], e["searcher"], {1: 0, 2: 1, 3: 2}[int(e["strategy"])]] += (
+            1, e["gross"], e["gas"], e["bid"])
+    return agg.sum(axis=0)
 
 
 @pytest.mark.parametrize("searchers", [False, True])
@@ -237,9 +244,13 @@ def test_stream_threads_refuse_bad_values():
     pol = get_policy("fcfs")
     inp = st.stream_input(w)
     for kw, words in ((dict(threads=0), "threads"), (dict(threads=2.0), "threads"),
-                      (dict(schedule="fast"), "schedule")):
+                      (dict(threads=True), "threads"), (dict(schedule="fast"), "schedule")):
         with pytest.raises(ValueError, match=words):
             st.run_stream(inp, w, pol.policy_id, pol.params(scn), **kw)
+    # any integer type will do, NumPy's included
+    one = st.run_stream(inp, w, pol.policy_id, pol.params(scn), threads=1)
+    two = st.run_stream(inp, w, pol.policy_id, pol.params(scn), threads=np.int64(2))
+    np.testing.assert_array_equal(one.order, two.order)
 
 
 def test_pool_groups_are_balanced_ranges():

@@ -131,8 +131,10 @@ def test_batch_excess_with_precomputed_band_is_bit_identical(p, xs, yb, x, y, fe
     moved when it did (the sweep's prices, partial fills and every ledger depend on it).
     The prices straddle the band edges, where a rounding difference would show."""
     from mevlab.amm.nb import _band_nb, _excess_band_nb, amm_intake_nb
-    g, lo, hi, xg = _band_nb(x, y, fee)
-    for q in (p, lo, hi, np.nextafter(lo, 0.0), np.nextafter(hi, np.inf), y / x):
+    g, lo, hi, xg = _band_nb(x, y, fee, fm)
+    # the constant-product band's edges, for the function-maximising AMM too
+    _, e0, e1, _ = _band_nb(x, y, fee, False)
+    for q in (p, e0, e1, np.nextafter(e0, 0.0), np.nextafter(e1, np.inf), y / x):
         want = xs - yb / q - amm_intake_nb(q, x, y, fee, fm)
         got = _excess_band_nb(q, xs, yb, x, y, g, lo, hi, xg, fm)
         assert got == want or (np.isnan(got) and np.isnan(want))
