@@ -238,6 +238,27 @@ def test_stream_threads_are_bit_identical(monkeypatch, name, searchers):
                                               err_msg=f"{field}, {threads} {schedule}")
 
 
+@pytest.mark.parametrize("searchers", [False, True])
+def test_pipelined_priority_gathers_any_share_of_runs(monkeypatch, searchers):
+    """Pipelined by fee, the sorting thread gathers a run's fields only while it leads the
+    settling thread (``_GATHER_LEAD``); every run gathered, none, or the adaptive mix must
+    all give the kernel's result bit for bit."""
+    monkeypatch.setattr(st, "_PIPE_RUN", 97)
+    scn = _scenario(searchers, n_pools=5, rate=60.0)
+    w, params, pid, fills, ext, reserves = _kernel(engine.prepare(scn, 12), "priority", scn)
+    inp = st.stream_input(w)
+    r = st.run_stream(inp, w, pid, params, threads=2, schedule="pipeline")
+    for lead in (10**9, st._GATHER_LEAD, 0):
+        # the gather buffer is reused (out=): poisoned, so that a run read from it without
+        # being gathered in this call cannot pass
+        assert isinstance(r.work, tuple)
+        for a in r.work:
+            a.view(np.uint8)[:] = 0xFF
+        monkeypatch.setattr(st, "_GATHER_LEAD", lead)
+        r = st.run_stream(inp, w, pid, params, out=r, threads=2, schedule="pipeline")
+        _assert_same(w, r, fills, ext, reserves)
+
+
 def test_stream_threads_refuse_bad_values():
     scn = _scenario(False)
     w = engine.prepare(scn, 1)
