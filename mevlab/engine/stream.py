@@ -273,6 +273,7 @@ def _pipeline(ex, cut, prepare, settle) -> None:
                 state["error"] = e
                 cond.notify()
     job = ex.submit(produce)
+    done = False
     try:
         # run by run, as prepared: a run's boundaries are the ones prepare saw
         for k in range(len(cut) - 1):
@@ -285,9 +286,21 @@ def _pipeline(ex, cut, prepare, settle) -> None:
                 if state["error"] is not None:
                     raise state["error"]
             settle(a, b)
+        done = True
     finally:
-        state["stop"] = True
+        if not done:
+            state["stop"] = True
         job.result()
+    # an error in a trailing empty run, prepared after the last one was settled
+    if state["error"] is not None:
+        raise state["error"]
+
+
+def _gather_now(ahead: int, s0: int) -> bool:
+    """Whether the sorting thread of a pipeline by fee gathers the run starting at slot
+    ``s0``, being ``ahead`` keys ahead of the settling thread (prepared, not yet settled).
+    Speed only: every run is settled from what its preparation left."""
+    return ahead >= _GATHER_LEAD * _PIPE_RUN
 
 
 def _pool_groups(pool_count: np.ndarray, groups: int) -> np.ndarray:
@@ -495,9 +508,9 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
 
         def _gathers(s0):
             # pipelined by fee: the sorting thread gathers a run's fields only while it is
-            # ahead of the settling thread, which otherwise reads them itself (the two sides
-            # balance on any machine; see _GATHER_LEAD)
-            gat[s0] = ptr[prog[0]] - ptr[prog[1]] >= _GATHER_LEAD * _PIPE_RUN
+            # ahead of the settling thread, which otherwise reads them itself, so that the
+            # two sides balance whichever is the slower (see _GATHER_LEAD)
+            gat[s0] = _gather_now(int(ptr[prog[0]] - ptr[prog[1]]), s0)
             return gat[s0]
         # the slots prepared and settled so far (each written by its own thread)
         prog = [0, 0]

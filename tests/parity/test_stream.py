@@ -238,25 +238,55 @@ def test_stream_threads_are_bit_identical(monkeypatch, name, searchers):
                                               err_msg=f"{field}, {threads} {schedule}")
 
 
-@pytest.mark.parametrize("searchers", [False, True])
-def test_pipelined_priority_gathers_any_share_of_runs(monkeypatch, searchers):
+def test_pipelined_priority_gathers_any_share_of_runs(monkeypatch):
     """Pipelined by fee, the sorting thread gathers a run's fields only while it leads the
-    settling thread (``_GATHER_LEAD``); every run gathered, none, or the adaptive mix must
-    all give the kernel's result bit for bit."""
+    settling thread (``_gather_now``); every run gathered, none, every other run and the
+    adaptive rule must all give the kernel's result bit for bit. Searchers off: with
+    searchers acting, the settlement's full loop reads the inputs, never the gathered
+    fields."""
     monkeypatch.setattr(st, "_PIPE_RUN", 97)
-    scn = _scenario(searchers, n_pools=5, rate=60.0)
+    scn = _scenario(False, n_pools=5, rate=60.0)
     w, params, pid, fills, ext, reserves = _kernel(engine.prepare(scn, 12), "priority", scn)
     inp = st.stream_input(w)
+    rule = st._gather_now
+    chosen = []
+
+    def every_other(ahead, s0):
+        chosen.append(len(chosen) % 2 == 0)
+        return chosen[-1]
+    # a first call that gathers every run, for a result whose buffers the calls below reuse
+    monkeypatch.setattr(st, "_gather_now", lambda a, s0: True)
     r = st.run_stream(inp, w, pid, params, threads=2, schedule="pipeline")
-    for lead in (10**9, st._GATHER_LEAD, 0):
-        # the gather buffer is reused (out=): poisoned, so that a run read from it without
-        # being gathered in this call cannot pass
-        assert isinstance(r.work, tuple)
-        for a in r.work:
-            a.view(np.uint8)[:] = 0xFF
-        monkeypatch.setattr(st, "_GATHER_LEAD", lead)
+    for how in (lambda a, s0: False, lambda a, s0: True, every_other, rule):
+        # the gather buffer is reused (out=): filled first with valid but wrong fields
+        # (transaction 0, pool 0, NaN amounts), so that a run settled from it without being
+        # gathered in this call cannot pass
+        tid_, meta_, *amounts = r.work
+        tid_[:], meta_[:] = 0, 0
+        for a in amounts:
+            a[:] = np.nan
+        monkeypatch.setattr(st, "_gather_now", how)
         r = st.run_stream(inp, w, pid, params, out=r, threads=2, schedule="pipeline")
         _assert_same(w, r, fills, ext, reserves)
+    assert True in chosen and False in chosen       # the mix did mix
+
+
+def test_pipeline_settles_each_run_as_prepared():
+    """The settling side gets exactly the non-empty runs the preparing side was given, in
+    order, each only after it was prepared (a run is settled the way it was prepared), also
+    with repeated boundaries and a slow settlement."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    cut = np.array([0, 0, 2, 2, 5, 5, 8, 9, 9])
+    prepared, settled = [], []
+
+    def settle(a, b):
+        assert (a, b) in prepared
+        time.sleep(0.01)
+        settled.append((a, b))
+    with ThreadPoolExecutor(2) as ex:
+        st._pipeline(ex, cut, lambda a, b: prepared.append((a, b)), settle)
+    assert settled == [(0, 2), (2, 5), (5, 8), (8, 9)]
 
 
 def test_stream_threads_refuse_bad_values():
@@ -305,3 +335,15 @@ def test_pipeline_hands_on_errors():
                      lambda a, b: settled.append((a, b)))
         assert settled[0][0] == 0 and settled[-1][1] == 8
         assert all(x[1] == y[0] for x, y in zip(settled, settled[1:]))   # no gap, no overlap
+
+        # an error on the settling thread, and one in a trailing empty run, are raised too
+        def bad_settle(a, b):
+            raise ValueError("settle failed")
+        with pytest.raises(ValueError, match="settle failed"):
+            st._pipeline(ex, np.arange(0, 10, 2), lambda a, b: None, bad_settle)
+
+        def bad_tail(a, b):
+            if a == b:
+                raise RuntimeError("empty run failed")
+        with pytest.raises(RuntimeError, match="empty run failed"):
+            st._pipeline(ex, np.array([0, 2, 2]), bad_tail, lambda a, b: None)
