@@ -296,10 +296,10 @@ def _pipeline(ex, cut, prepare, settle) -> None:
         raise state["error"]
 
 
-def _gather_now(ahead: int, s0: int) -> bool:
-    """Whether the sorting thread of a pipeline by fee gathers the run starting at slot
-    ``s0``, being ``ahead`` keys ahead of the settling thread (prepared, not yet settled).
-    Speed only: every run is settled from what its preparation left."""
+def _gather_now(ahead: int) -> bool:
+    """Whether the sorting thread of a pipeline by fee gathers its next run, being ``ahead``
+    keys ahead of the settling thread (prepared, not yet settled). Speed only: every run is
+    settled from what its preparation left."""
     return ahead >= _GATHER_LEAD * _PIPE_RUN
 
 
@@ -510,15 +510,16 @@ def run_stream(inp: StreamInput, world, policy_id: int, params: np.ndarray,
             # pipelined by fee: the sorting thread gathers a run's fields only while it is
             # ahead of the settling thread, which otherwise reads them itself, so that the
             # two sides balance whichever is the slower (see _GATHER_LEAD)
-            gat[s0] = _gather_now(int(ptr[prog[0]] - ptr[prog[1]]), s0)
+            gat[s0] = _gather_now(int(ptr[prog[0]] - ptr[prog[1]]))
             return gat[s0]
-        # the slots prepared and settled so far (each written by its own thread)
+        # the slots prepared and settled so far; read on the pipeline only, where each is
+        # written by its own thread
         prog = [0, 0]
         if how == "pipeline":
             # one thread sorts and prepares runs of slots, this one settles them behind it
             nbs = nb_state(n_pools)
-            cut_p = _ranges(ptr, max(1, n // _PIPE_RUN))
-            _pipeline(ex, cut_p, prepare, lambda s0, s1: settle(0, s0, s1, nbs))
+            _pipeline(ex, _ranges(ptr, max(1, n // _PIPE_RUN)), prepare,
+                      lambda s0, s1: settle(0, s0, s1, nbs))
         else:
             cut_s = _ranges(ptr, nt)
             par(lambda t: prepare(int(cut_s[t]), int(cut_s[t + 1])))

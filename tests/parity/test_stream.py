@@ -251,13 +251,13 @@ def test_pipelined_priority_gathers_any_share_of_runs(monkeypatch):
     rule = st._gather_now
     chosen = []
 
-    def every_other(ahead, s0):
+    def every_other(ahead):
         chosen.append(len(chosen) % 2 == 0)
         return chosen[-1]
     # a first call that gathers every run, for a result whose buffers the calls below reuse
-    monkeypatch.setattr(st, "_gather_now", lambda a, s0: True)
+    monkeypatch.setattr(st, "_gather_now", lambda ahead: True)
     r = st.run_stream(inp, w, pid, params, threads=2, schedule="pipeline")
-    for how in (lambda a, s0: False, lambda a, s0: True, every_other, rule):
+    for how in (lambda ahead: False, lambda ahead: True, every_other, rule):
         # the gather buffer is reused (out=): filled first with valid but wrong fields
         # (transaction 0, pool 0, NaN amounts), so that a run settled from it without being
         # gathered in this call cannot pass
