@@ -124,15 +124,12 @@ def _parity(world, pol, params, pid):
         return False
     u = fills[fills["sender_kind"] == 0]
     # searcher totals as run_stream sums them: per pool in record order, then over pools
-    agg = np.zeros((len(reserves),) + r.searchers.shape)
-    for e in ext:
-        agg[e["pool"], e["searcher"], {1: 0, 2: 1, 3: 2}[int(e["strategy"])]] += (
-            1, e["gross"], e["gas"], e["bid"])
+    agg = stream.extraction_totals(ext, len(reserves), r.searchers.shape[0])
     if not (np.array_equal(r.order[r.status[r.order] >= 0], u["tx"])
             and np.array_equal(r.amount_out[u["tx"]], u["amount_out"])
             and np.array_equal(r.status[u["tx"]], u["status"])
             and np.array_equal(r.reserves, reserves)
-            and np.array_equal(r.searchers, agg.sum(axis=0))):
+            and np.array_equal(r.searchers, agg)):
         raise RuntimeError(f"{pol.name}: stream engine and engine disagree; not timing it")
     return True
 

@@ -43,6 +43,7 @@ import numpy as np
 from numba import njit
 
 from ..amm.nb import amount_out_nb, batch_sweep_nb, swap_nb
+from ..enums import Strategy
 from ..policies.nb import (FCFS, P_BATCH, P_FM, P_NEXT_BACKRUN, P_PUBLIC, P_RACE, P_SPEC,
                            PRIORITY, SPEC_NONE, order_fcfs_nb, order_priority_nb)
 from ..searcher.nb import optimal_arb_nb, sandwich_nb
@@ -150,6 +151,20 @@ def stream_input(world, perm=None) -> StreamInput:
             | flow.direction.astype(np.uint32))
     return StreamInput(flow, np.ascontiguousarray(slot[perm], dtype=np.int32), perm, meta,
                        _bundled(world), np.bincount(flow.pool, minlength=len(world.pools.fee)))
+
+
+def extraction_totals(ext: np.ndarray, n_pools: int, n_searchers: int) -> np.ndarray:
+    """:attr:`StreamResult.searchers` from :func:`mevlab.engine.run`'s extraction records
+    (``extraction_dt``): count, gross, gas and bid per searcher and strategy, summed per pool
+    in record order, then over pools in pool order, as :func:`run_stream` sums them (the
+    same bits whatever its threads). float64 ``(n_searchers, 3, 4)``."""
+    col = {int(Strategy.ARBITRAGE): 0, int(Strategy.BACKRUN): 1,
+           int(Strategy.SANDWICH_FRONT): 2}
+    agg = np.zeros((n_pools, n_searchers, len(STREAM_STRATEGIES), len(STREAM_FIELDS)))
+    for e in ext:
+        agg[e["pool"], e["searcher"], col[int(e["strategy"])]] += (1, e["gross"], e["gas"],
+                                                                    e["bid"])
+    return agg.sum(axis=0)
 
 
 def _bundled(world) -> bool:
@@ -1312,5 +1327,6 @@ def _book(agg, pl, w, strat, gross, gas, bid):
 
 
 __all__ = ["StreamInput", "StreamResult", "stream_input", "check_stream", "run_stream",
-           "run_scenario", "default_threads", "STREAM_STRATEGIES", "STREAM_FIELDS",
+           "run_scenario", "default_threads", "extraction_totals", "STREAM_STRATEGIES",
+           "STREAM_FIELDS",
            "SCHEDULES", "PARALLEL_MIN"]

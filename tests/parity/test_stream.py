@@ -45,18 +45,8 @@ def _assert_same(w, r, fills, ext, reserves):
     np.testing.assert_array_equal(r.status[u["tx"]], u["status"])
     np.testing.assert_array_equal(r.amount_out[u["tx"]], u["amount_out"])
     np.testing.assert_array_equal(r.reserves, reserves)
-    np.testing.assert_array_equal(r.searchers, st_totals(ext, r.reserves.shape[0],
-                                                         r.searchers.shape[0]))
-
-
-def st_totals(ext, n_pools, n_searchers):
-    """The extraction records summed as run_stream defines its totals: per pool in record
-    order, then over pools in pool order (the same bits whatever the threads)."""
-    agg = np.zeros((n_pools, n_searchers, 3, 4))
-    for e in ext:
-        agg[e["pool"], e["searcher"], {1: 0, 2: 1, 3: 2}[int(e["strategy"])]] += (
-            1, e["gross"], e["gas"], e["bid"])
-    return agg.sum(axis=0)
+    np.testing.assert_array_equal(r.searchers, st.extraction_totals(ext, r.reserves.shape[0],
+                                                                    r.searchers.shape[0]))
 
 
 @pytest.mark.parametrize("searchers", [False, True])
